@@ -1,0 +1,99 @@
+import ffmpeg from 'fluent-ffmpeg';
+import { CorruptMediaError, MediaTooShortError } from '../errors.js';
+import { stderrReason, type VideoInfo } from './probe.js';
+
+/** One sampled frame: packed RGB24, `width*height*3` bytes. */
+export interface Frame {
+  readonly index: number;
+  /** Seconds from the start of the video. */
+  readonly time: number;
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Uint8Array;
+}
+
+export interface SampleOptions {
+  /** Frames per second to sample. */
+  readonly fps: number;
+  /** Output size: frames are resized to exactly this (the encoder's input size). */
+  readonly width: number;
+  readonly height: number;
+  /** Called with the fraction of the video decoded so far (0..1). */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/**
+ * Decodes a video and yields frames sampled at `fps`, as raw RGB through a pipe (no temporary files).
+ * Throws CorruptMediaError with ffmpeg's reason when decoding fails, MediaTooShortError when the video
+ * is shorter than one sample interval.
+ */
+export async function* sampleFrames(info: VideoInfo, options: SampleOptions): AsyncGenerator<Frame> {
+  const { fps, width, height } = options;
+  const interval = 1 / fps;
+  if (Number.isFinite(info.duration) && info.duration < interval) {
+    throw new MediaTooShortError(info.path, info.duration, interval);
+  }
+  const frameBytes = width * height * 3;
+  let stderr = '';
+  let commandLine = '';
+  let failure: Error | undefined;
+  let finished = false;
+  let markExited: () => void = () => {};
+  const exited = new Promise<void>((resolve) => {
+    markExited = resolve;
+  });
+  const command = ffmpeg(info.path)
+    .inputOptions(['-nostdin'])
+    .outputOptions([
+      '-map', '0:v:0',
+      '-an', '-sn',
+      '-vf', `fps=${fps},scale=${width}:${height}:flags=area`,
+      '-pix_fmt', 'rgb24',
+      '-f', 'rawvideo',
+      '-v', 'error',
+      '-threads', '2',
+    ])
+    .on('start', (line: string) => {
+      commandLine = line;
+    })
+    .on('stderr', (line: string) => {
+      if (stderr.length < 20_000) stderr += line + '\n';
+    })
+    .on('error', (err: Error, _stdout: string | null, errText: string | null) => {
+      if (errText) stderr = errText;
+      if (!finished && !/SIGKILL/.test(err.message)) failure = err;
+      markExited();
+    })
+    .on('end', () => markExited());
+  const stream = command.pipe();
+  let pending: Buffer = Buffer.alloc(0);
+  let index = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= frameBytes) {
+        const rgb = new Uint8Array(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+        const time = index * interval;
+        if (options.onProgress && Number.isFinite(info.duration)) options.onProgress(Math.min(1, time / info.duration));
+        yield { index, time, width, height, rgb };
+        index += 1;
+      }
+    }
+    // stdout ended: wait for ffmpeg's exit status.
+    await exited;
+  } finally {
+    if (!stream.destroyed) {
+      // The consumer stopped early: stop ffmpeg, this is not a decoding failure.
+      finished = true;
+      stream.destroy();
+      command.kill('SIGKILL');
+    }
+  }
+  if (failure && index === 0) {
+    throw new CorruptMediaError(info.path, `cannot decode video (${stderrReason(stderr, failure.message)})`, stderr, commandLine);
+  }
+  if (index === 0) {
+    throw new MediaTooShortError(info.path, Number.isFinite(info.duration) ? info.duration : 0, interval);
+  }
+}

@@ -1,0 +1,254 @@
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import { createFrameEncoder, type FrameEncoder } from '../embed/onnx-encoder.js';
+import { resolveModel, type ResolvedModel } from '../embed/registry.js';
+import { InvalidArgumentError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
+import { VectorIndex } from '../index/vector-index.js';
+import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.js';
+import { matchQuery, type MatchOptions } from '../match/matcher.js';
+import type { MatchReport } from '../report/match-report.js';
+import { openEmbeddedDb, openPostgresDb, type Db } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { Repository, type VideoRow } from '../store/repository.js';
+import { contentHash, extractKeyframes } from './extract.js';
+import { collectVideoFiles } from './files.js';
+import { acquireStoreLock } from './store-lock.js';
+
+export type IndexEvent =
+  | { kind: 'start'; total: number }
+  | { kind: 'file'; path: string; position: number; total: number }
+  | { kind: 'progress'; path: string; fraction: number }
+  | { kind: 'indexed'; path: string; video: VideoRow; seconds: number }
+  | { kind: 'duplicate'; path: string; video: VideoRow }
+  | { kind: 'error'; path: string; error: unknown };
+
+export interface IndexSummary {
+  indexed: number;
+  duplicates: number;
+  failed: { path: string; reason: string }[];
+}
+
+export interface LibraryStats {
+  videos: number;
+  seconds: number;
+  keyframes: number;
+  indexBytes: number;
+  model: string;
+  database: 'embedded' | 'postgres';
+  store: string;
+}
+
+/** Seconds between index saves during a long `index` run (a crash loses at most this much Faiss work; the database is the truth). */
+const SAVE_INTERVAL_MS = 10_000;
+
+/**
+ * One video library: database + Faiss index + encoder. The database is the source of truth; the
+ * index file is derived from it and repaired on open when they disagree (after a crash).
+ */
+export class Library {
+  private encoderPromise: Promise<FrameEncoder> | undefined;
+  private lastSave = Date.now();
+  private dirty = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly db: Db,
+    readonly repo: Repository,
+    readonly model: ResolvedModel,
+    readonly index: VectorIndex,
+    private readonly releaseLock: () => void,
+    readonly selector: KeyframeSelectorFactory,
+    readonly repaired: { added: number; rebuilt: boolean },
+  ) {}
+
+  get indexFile(): string {
+    return path.join(this.config.storeDir, 'index.faiss');
+  }
+
+  static async open(config: Config, options: { selector?: KeyframeSelectorFactory } = {}): Promise<Library> {
+    mkdirSync(config.storeDir, { recursive: true });
+    const model = resolveModel(config.modelsDir, config.modelId);
+    const releaseLock = config.databaseUrl ? () => {} : acquireStoreLock(path.join(config.storeDir, 'store.lock'));
+    let db: Db | undefined;
+    try {
+      db = config.databaseUrl ? await openPostgresDb(config.databaseUrl) : await openEmbeddedDb(path.join(config.storeDir, 'db'));
+      await migrate(db);
+      const repo = new Repository(db);
+      const storeModel = await repo.getMeta('model');
+      if (storeModel && storeModel !== model.fingerprint) throw new ModelMismatchError(storeModel, model.fingerprint);
+      const storeFps = await repo.getMeta('sampleFps');
+      if (storeFps && Number(storeFps) !== config.sampleFps) {
+        throw new InvalidArgumentError(`this library samples ${storeFps} frame(s) per second; got --fps ${config.sampleFps}`);
+      }
+      const indexFile = path.join(config.storeDir, 'index.faiss');
+      const { index, added, rebuilt } = await loadConsistentIndex(indexFile, repo, model);
+      const library = new Library(config, db, repo, model, index, releaseLock, options.selector ?? allFrames, { added, rebuilt });
+      if (added > 0 || rebuilt) library.saveIndex();
+      return library;
+    } catch (e) {
+      await db?.close().catch(() => {});
+      releaseLock();
+      throw e;
+    }
+  }
+
+  encoder(): Promise<FrameEncoder> {
+    this.encoderPromise ??= createFrameEncoder(this.model, this.config.threads);
+    return this.encoderPromise;
+  }
+
+  /** Indexes files and folders. Bad files are reported through `onEvent` and skipped; the rest go on. */
+  async indexPaths(inputs: readonly string[], onEvent: (e: IndexEvent) => void = () => {}): Promise<IndexSummary> {
+    const { files, errors } = await collectVideoFiles(inputs);
+    const summary: IndexSummary = { indexed: 0, duplicates: 0, failed: [] };
+    for (const e of errors) {
+      summary.failed.push(e);
+      onEvent({ kind: 'error', path: e.path, error: new Error(e.reason) });
+    }
+    onEvent({ kind: 'start', total: files.length });
+    for (const [position, file] of files.entries()) {
+      onEvent({ kind: 'file', path: file, position, total: files.length });
+      try {
+        const result = await this.ingestFile(file, (fraction) => onEvent({ kind: 'progress', path: file, fraction }));
+        if (result.duplicate) {
+          summary.duplicates++;
+          onEvent({ kind: 'duplicate', path: file, video: result.video });
+        } else {
+          summary.indexed++;
+          onEvent({ kind: 'indexed', path: file, video: result.video, seconds: result.video.duration });
+        }
+      } catch (error) {
+        if (!isVidtraceError(error)) throw error;
+        summary.failed.push({ path: file, reason: describeError(error) });
+        onEvent({ kind: 'error', path: file, error });
+      }
+    }
+    this.saveIndex();
+    return summary;
+  }
+
+  /** Indexes one file; a file whose content is already in the library is a no-op. */
+  async ingestFile(file: string, onProgress?: (fraction: number) => void): Promise<{ video: VideoRow; duplicate: boolean }> {
+    const absolute = path.resolve(file);
+    const hash = await contentHashChecked(absolute);
+    const existing = await this.repo.findVideoByHash(hash);
+    if (existing) return { video: existing, duplicate: true };
+    const encoder = await this.encoder();
+    const extracted = await extractKeyframes(absolute, encoder, this.config.sampleFps, this.selector, onProgress);
+    await this.repo.setMetaIfAbsent('model', this.model.fingerprint);
+    await this.repo.setMetaIfAbsent('sampleFps', String(this.config.sampleFps));
+    const id = randomUUID();
+    const { info } = extracted;
+    const ids = await this.repo.insertVideoWithKeyframes(
+      {
+        id,
+        path: absolute,
+        contentHash: hash,
+        bytes: info.bytes,
+        duration: extracted.duration,
+        width: info.width,
+        height: info.height,
+        fps: Number.isFinite(info.fps) ? info.fps : null,
+        codec: info.codec,
+        model: this.model.fingerprint,
+      },
+      extracted.times,
+      extracted.vectors,
+    );
+    const block = new Float32Array(ids.length * this.model.dim);
+    extracted.vectors.forEach((v, i) => block.set(v, i * this.model.dim));
+    this.index.add(ids, block);
+    this.dirty = true;
+    if (Date.now() - this.lastSave > SAVE_INTERVAL_MS) this.saveIndex();
+    const video = await this.repo.getVideo(id);
+    return { video: video as VideoRow, duplicate: false };
+  }
+
+  async remove(id: string): Promise<VideoRow> {
+    const video = await this.repo.getVideo(id);
+    if (!video) throw new VideoNotFoundError(id);
+    const keyframeIds = await this.repo.deleteVideo(id);
+    if (keyframeIds) this.index.remove(keyframeIds);
+    this.dirty = true;
+    this.saveIndex();
+    return video;
+  }
+
+  list(): Promise<VideoRow[]> {
+    return this.repo.listVideos();
+  }
+
+  async stats(): Promise<LibraryStats> {
+    const s = await this.repo.stats();
+    let indexBytes = 0;
+    try {
+      indexBytes = statSync(this.indexFile).size;
+    } catch {
+      /* no index yet */
+    }
+    return { ...s, indexBytes, model: this.model.fingerprint, database: this.db.kind, store: this.config.storeDir };
+  }
+
+  async match(queryPath: string, options: Partial<MatchOptions> = {}, onProgress?: (fraction: number) => void): Promise<MatchReport> {
+    const encoder = await this.encoder();
+    const query = await extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress);
+    const report = await matchQuery(
+      { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors },
+      { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint },
+      options,
+    );
+    return report;
+  }
+
+  saveIndex(): void {
+    this.index.save(this.indexFile);
+    this.dirty = false;
+    this.lastSave = Date.now();
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.dirty) this.saveIndex();
+      if (this.encoderPromise) await (await this.encoderPromise).close();
+    } finally {
+      await this.db.close();
+      this.releaseLock();
+    }
+  }
+}
+
+async function contentHashChecked(file: string): Promise<string> {
+  const { assertReadableFile } = await import('../decode/probe.js');
+  await assertReadableFile(file);
+  return contentHash(file);
+}
+
+/**
+ * Loads the index file and brings it in line with the database: appends keyframes committed after the
+ * last save, or rebuilds from the stored vectors when the file is missing, from another model, or
+ * holds keyframes the database no longer has.
+ */
+export async function loadConsistentIndex(
+  file: string,
+  repo: Repository,
+  model: ResolvedModel,
+): Promise<{ index: VectorIndex; added: number; rebuilt: boolean }> {
+  const dbIds = await repo.keyframeIds();
+  const loaded = VectorIndex.load(file);
+  if (loaded && loaded.model === model.fingerprint && loaded.dim === model.dim) {
+    const ids = loaded.ids;
+    const prefix = ids.length <= dbIds.length && ids.every((id, i) => dbIds[i] === id);
+    if (prefix) {
+      if (ids.length === dbIds.length) return { index: loaded, added: 0, rebuilt: false };
+      const tail = await repo.keyframeVectorsAfter(ids.length ? ids[ids.length - 1] : 0, model.dim);
+      loaded.add(tail.ids, tail.vectors);
+      return { index: loaded, added: tail.ids.length, rebuilt: false };
+    }
+  }
+  const index = VectorIndex.create(model.dim, model.fingerprint);
+  const all = await repo.keyframeVectorsAfter(0, model.dim);
+  index.add(all.ids, all.vectors);
+  return { index, added: all.ids.length, rebuilt: loaded !== undefined || all.ids.length > 0 };
+}

@@ -1,0 +1,94 @@
+import type { VectorIndex } from '../index/vector-index.js';
+import type { MatchEntry, MatchReport, SegmentReport } from '../report/match-report.js';
+import type { Repository } from '../store/repository.js';
+import { voteCandidates } from './candidates.js';
+import { similarityMatrix } from './similarity.js';
+import { temporalNetwork, type TemporalNetworkOptions } from './temporal-network.js';
+
+export interface MatchOptions {
+  /** Neighbours retrieved per query keyframe. */
+  knn: number;
+  /** Reference videos aligned in full per query. */
+  candidates: number;
+  /** Similarities below this do not vote for a candidate. */
+  voteFloor: number;
+  /** Segments scoring below this are not reported: the copy decision threshold. */
+  threshold: number;
+  tn: Partial<TemporalNetworkOptions>;
+}
+
+/**
+ * Defaults; `threshold` is the copy decision threshold, tuned on the dev benchmark (bench:copy) only.
+ * See docs/decision-threshold.md.
+ */
+export const DEFAULT_MATCH: MatchOptions = {
+  knn: 64,
+  candidates: 10,
+  voteFloor: 0.5,
+  threshold: 0.75,
+  tn: {},
+};
+
+export interface QueryKeyframes {
+  path: string;
+  duration: number;
+  times: number[];
+  vectors: Float32Array[];
+}
+
+export interface MatchContext {
+  index: VectorIndex;
+  repo: Repository;
+  dim: number;
+  /** Seconds covered by one sampled frame. */
+  sampleInterval: number;
+  model: string;
+}
+
+/** kNN per query keyframe → candidate references → similarity matrix → temporal alignment → report. */
+export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
+  const started = performance.now();
+  const o: MatchOptions = { ...DEFAULT_MATCH, ...options, tn: { ...DEFAULT_MATCH.tn, ...options.tn } };
+  const { dim } = ctx;
+  const q = new Float32Array(query.vectors.length * dim);
+  query.vectors.forEach((v, i) => q.set(v, i * dim));
+  const neighbours = ctx.index.search(q, o.knn);
+  const owners = await ctx.repo.keyframeOwners([...new Set(neighbours.flat().map((n) => n.id))]);
+  const candidates = voteCandidates(neighbours, (id) => owners.get(id)?.videoId, o.voteFloor, o.candidates);
+  const videos = await ctx.repo.getVideos(candidates.map((c) => c.videoId));
+  const matches: MatchEntry[] = [];
+  for (const candidate of candidates) {
+    const video = videos.get(candidate.videoId);
+    if (!video) continue;
+    const ref = await ctx.repo.videoKeyframes(candidate.videoId, dim);
+    if (ref.ids.length === 0) continue;
+    const sim = similarityMatrix(q, ref.vectors, dim);
+    const segments: SegmentReport[] = temporalNetwork(sim, { minSimilarity: o.voteFloor, ...o.tn })
+      .filter((s) => s.score >= o.threshold)
+      .map((s) => ({
+        query: [query.times[s.queryStart], Math.min(query.duration, query.times[s.queryEnd] + ctx.sampleInterval)],
+        reference: [ref.times[s.refStart], Math.min(video.duration, ref.times[s.refEnd] + ctx.sampleInterval)],
+        score: s.score,
+      }));
+    if (segments.length === 0) continue;
+    segments.sort((a, b) => a.query[0] - b.query[0]);
+    matches.push({
+      reference: { id: video.id, path: video.path, duration: video.duration },
+      score: Math.max(...segments.map((s) => s.score)),
+      segments,
+    });
+  }
+  matches.sort((a, b) => b.score - a.score);
+  return {
+    query: { path: query.path, duration: query.duration },
+    matches,
+    info: {
+      model: ctx.model,
+      aligner: 'tn',
+      threshold: o.threshold,
+      keyframes: query.vectors.length,
+      candidates: candidates.length,
+      ms: Math.round(performance.now() - started),
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Matrix } from './similarity.js';
+
+/** A copied segment in frame indices (inclusive) of the query and the reference. */
+export interface FrameSegment {
+  queryStart: number;
+  queryEnd: number;
+  refStart: number;
+  refEnd: number;
+  /** Mean similarity along the aligned path. */
+  score: number;
+  /** Number of aligned frame pairs supporting the segment. */
+  support: number;
+}
+
+export interface TemporalNetworkOptions {
+  /** Keep only the top-k most similar reference frames per query frame. */
+  topK: number;
+  /** Ignore frame pairs below this similarity. */
+  minSimilarity: number;
+  /** Largest gap (in frames) between two consecutive aligned pairs, on either axis. */
+  maxStep: number;
+  /** Drop paths with fewer aligned pairs than this. */
+  minSupport: number;
+  /** Stop after this many segments. */
+  maxSegments: number;
+}
+
+export const DEFAULT_TN: TemporalNetworkOptions = { topK: 5, minSimilarity: 0.5, maxStep: 4, minSupport: 2, maxSegments: 5 };
+
+interface Node {
+  i: number;
+  j: number;
+  sim: number;
+  best: number;
+  prev: number;
+}
+
+/**
+ * Temporal network alignment (Tan et al., ACM MM 2009; the TN baseline of VCSL): nodes are the top-k
+ * reference frames of every query frame; edges join pairs that advance on both axes by at most
+ * `maxStep`; the longest (highest total similarity) path is a copied segment. Paths are extracted
+ * greedily, each time removing the nodes inside the found box.
+ */
+export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}): FrameSegment[] {
+  const o = { ...DEFAULT_TN, ...options };
+  const nodes: Node[] = [];
+  for (let i = 0; i < sim.rows; i++) {
+    const row: { j: number; s: number }[] = [];
+    for (let j = 0; j < sim.cols; j++) {
+      const s = sim.data[i * sim.cols + j];
+      if (s >= o.minSimilarity) row.push({ j, s });
+    }
+    row.sort((a, b) => b.s - a.s);
+    for (const { j, s } of row.slice(0, o.topK)) nodes.push({ i, j, sim: s, best: 0, prev: -1 });
+  }
+  const alive = new Array<boolean>(nodes.length).fill(true);
+  const segments: FrameSegment[] = [];
+  while (segments.length < o.maxSegments) {
+    // Nodes are ordered by i; predecessors lie in the previous maxStep query frames.
+    let bestNode = -1;
+    let firstOfRow = 0;
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n];
+      node.best = 0;
+      node.prev = -1;
+      if (!alive[n]) continue;
+      while (nodes[firstOfRow].i < node.i - o.maxStep) firstOfRow++;
+      let bestPrev = 0;
+      let prev = -1;
+      for (let p = firstOfRow; p < n; p++) {
+        const q = nodes[p];
+        if (!alive[p] || q.i >= node.i) continue;
+        const dj = node.j - q.j;
+        if (dj <= 0 || dj > o.maxStep) continue;
+        if (q.best > bestPrev) {
+          bestPrev = q.best;
+          prev = p;
+        }
+      }
+      node.best = node.sim + bestPrev;
+      node.prev = prev;
+      if (bestNode < 0 || node.best > nodes[bestNode].best) bestNode = n;
+    }
+    if (bestNode < 0) break;
+    const path: number[] = [];
+    for (let n = bestNode; n >= 0; n = nodes[n].prev) path.push(n);
+    path.reverse();
+    const first = nodes[path[0]];
+    const last = nodes[path[path.length - 1]];
+    const box = { qs: first.i, qe: last.i, rs: first.j, re: last.j };
+    // Remove every node inside the box (and the path itself) before looking for the next path.
+    nodes.forEach((node, n) => {
+      if (node.i >= box.qs && node.i <= box.qe && node.j >= box.rs && node.j <= box.re) alive[n] = false;
+    });
+    for (const n of path) alive[n] = false;
+    // The best remaining path is too short: every other path is weaker still.
+    if (path.length < o.minSupport) break;
+    const total = path.reduce((s, n) => s + nodes[n].sim, 0);
+    segments.push({ queryStart: box.qs, queryEnd: box.qe, refStart: box.rs, refEnd: box.re, score: total / path.length, support: path.length });
+  }
+  return segments.sort((a, b) => b.score * b.support - a.score * a.support);
+}
