@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { createFrameEncoder, type FrameEncoder } from '../embed/onnx-encoder.js';
 import { resolveModel, type ResolvedModel } from '../embed/registry.js';
-import { InvalidArgumentError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
+import { InvalidArgumentError, MediaNotFoundError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.js';
 import { matchQuery, type MatchOptions } from '../match/matcher.js';
@@ -35,6 +35,8 @@ export interface LibraryStats {
   seconds: number;
   keyframes: number;
   indexBytes: number;
+  /** Vectors in the Faiss index: equals `keyframes` whenever the store is consistent. */
+  indexRows: number;
   model: string;
   database: 'embedded' | 'postgres';
   store: string;
@@ -105,7 +107,7 @@ export class Library {
     const summary: IndexSummary = { indexed: 0, duplicates: 0, failed: [] };
     for (const e of errors) {
       summary.failed.push(e);
-      onEvent({ kind: 'error', path: e.path, error: new Error(e.reason) });
+      onEvent({ kind: 'error', path: e.path, error: new MediaNotFoundError(e.path, e.reason) });
     }
     onEvent({ kind: 'start', total: files.length });
     for (const [position, file] of files.entries()) {
@@ -188,7 +190,7 @@ export class Library {
     } catch {
       /* no index yet */
     }
-    return { ...s, indexBytes, model: this.model.fingerprint, database: this.db.kind, store: this.config.storeDir };
+    return { ...s, indexBytes, indexRows: this.index.size, model: this.model.fingerprint, database: this.db.kind, store: this.config.storeDir };
   }
 
   async match(queryPath: string, options: Partial<MatchOptions> = {}, onProgress?: (fraction: number) => void): Promise<MatchReport> {

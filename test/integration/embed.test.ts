@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { sampleFrames, type Frame } from '../../src/decode/frames.js';
+import { probeVideo } from '../../src/decode/probe.js';
+import { createFrameEncoder, type FrameEncoder } from '../../src/embed/onnx-encoder.js';
+import { resolveModel } from '../../src/embed/registry.js';
+import { dot } from '../../src/embed/vector-math.js';
+import { InvalidArgumentError, ModelMissingError } from '../../src/errors.js';
+import { REAL, requireReal } from '../helpers/fixtures.js';
+
+let encoder: FrameEncoder;
+const config = loadConfig();
+
+async function frames(path: string, size: number, fps = 1): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of sampleFrames(await probeVideo(path), { fps, width: size, height: size })) out.push(f);
+  return out;
+}
+
+function flipped(frame: Frame): Frame {
+  const { width: w, height: h } = frame;
+  const rgb = new Uint8Array(frame.rgb.length);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) rgb[(y * w + x) * 3 + c] = frame.rgb[(y * w + (w - 1 - x)) * 3 + c];
+  return { ...frame, rgb };
+}
+
+before(async () => {
+  requireReal();
+  encoder = await createFrameEncoder(resolveModel(config.modelsDir, config.modelId));
+});
+after(() => encoder?.close());
+
+test('the default encoder is the converted MobileNetV2: 1280-d unit vectors, deterministic, batch-independent', async () => {
+  assert.equal(encoder.dim, 1280);
+  const fs = (await frames(REAL.megamind, encoder.inputSize)).slice(0, 5);
+  const batch = await encoder.embed(fs);
+  assert.equal(batch.length, 5);
+  for (const v of batch) {
+    assert.equal(v.length, 1280);
+    assert.ok(Math.abs(dot(v, v) - 1) < 1e-4);
+    assert.ok(v.every(Number.isFinite));
+  }
+  const [single] = await encoder.embed([fs[3]]);
+  assert.ok(dot(single, batch[3]) > 0.99999, 'batch of 1 equals batch of 5');
+});
+
+test('features separate footage: a frame is closer to its own flipped copy than to other videos', async () => {
+  const tree = (await frames(REAL.tree, encoder.inputSize))[10];
+  const others = [...(await frames(REAL.cockatoo, encoder.inputSize)).slice(0, 4), ...(await frames(REAL.megamind, encoder.inputSize)).slice(0, 4)];
+  const [a, b, ...rest] = await encoder.embed([tree, flipped(tree), ...others]);
+  const copy = dot(a, b);
+  const unrelated = Math.max(...rest.map((v) => dot(a, v)));
+  assert.ok(copy > 0.8, `flip similarity ${copy}`);
+  assert.ok(copy > unrelated + 0.1, `flip ${copy} vs unrelated ${unrelated}`);
+});
+
+test('wrong frame size is refused; an unknown or missing model is a clear error', async () => {
+  const [f] = await frames(REAL.megamind, 64);
+  await assert.rejects(encoder.embed([f]), InvalidArgumentError);
+  assert.throws(() => resolveModel(config.modelsDir, 'no-such-model'), /unknown model "no-such-model"/);
+  assert.throws(() => resolveModel('/nonexistent', 'x'), ModelMissingError);
+});
