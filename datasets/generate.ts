@@ -874,22 +874,24 @@ async function main(): Promise<void> {
   }
 
   // Idempotency: same plan -> keep existing query files, render missing ones only.
+  let previousComplete = false;
   if (existsSync(manifestPath)) {
     const old = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as { complete?: boolean; createdWith?: { planHash?: string }; queries?: Array<{ path: string }> };
     if (old.createdWith?.planHash !== planHash) {
       if (!args.force) throw new Error(`${manifestPath} exists with different parameters/plan; use another --out or pass --force to regenerate`);
       for (const q of old.queries ?? []) await fs.rm(q.path, { force: true });
+    } else {
+      previousComplete = old.complete === true;
     }
   }
   await fs.mkdir(queriesDir, { recursive: true });
-  const tmpDir = path.join(args.out, 'tmp');
-  await fs.mkdir(tmpDir, { recursive: true });
-
   const missing = plan.queries.filter((q) => !existsSync(queryPath(q)));
-  if (missing.length === 0 && existsSync(manifestPath)) {
+  if (missing.length === 0 && previousComplete && existsSync(path.join(args.out, 'labels_vcsl.json'))) {
     console.log(`up to date: ${manifestPath} (${plan.queries.length} queries)`);
     return;
   }
+  const tmpDir = path.join(args.out, 'tmp');
+  await fs.mkdir(tmpDir, { recursive: true });
   await fs.writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   console.log(`rendering ${missing.length} of ${plan.queries.length} queries into ${queriesDir} (${args.jobs} ffmpeg jobs)`);
   const ctx: Ctx = { clipByFile: new Map(clips.map((c) => [c.file, c] as const)), tmpDir };
