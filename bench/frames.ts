@@ -1,0 +1,184 @@
+/**
+ * Frame-level copy-detection benchmark (`npm run bench:frames`), see docs/frame-features.md.
+ *
+ * Queries are edited 1-fps frames of the TEST sources (one per edit family and frame, recipes of
+ * datasets/recipes.json); the database holds every 1-fps frame of the TEST sources plus >= 20,000
+ * distractor frames from elsewhere. A query is right at rank 1 when its nearest database frame
+ * (inner product of L2-normalised vectors, faiss IndexFlatIP) is a frame of the same source
+ * footage. For every candidate encoder: recall@1 and recall@10 per family, mean recall@1 over the
+ * edit families, micro AP (with negative queries), bytes per vector and ms per frame
+ * (onnxruntime-node, 2 threads, batches of 16, via src/embed/onnx-encoder.ts).
+ *
+ *   node --import tsx bench/frames.ts [--inception] [--train] [--only id,id] [--json FILE]
+ *
+ * --inception  also run InceptionV3 (about 10x slower than MobileNetV2; embeddings are cached)
+ * --train      train missing head models (scripts/models/train-frame-models.sh) instead of skipping them
+ * Cheap missing models (PCA/R-MAC whitening) are always built.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { candidates, embedSet, msPerFrame, openEmbedder, type Candidate } from './frames/candidates.js';
+import { CACHE_DIR, buildData } from './frames/dataset.js';
+import { searchAll, score, type Scores } from './frames/metrics.js';
+import { EDIT_FAMILIES, FAMILIES, REPO_ROOT } from './frames/recipes.js';
+
+process.env.OMP_NUM_THREADS ??= '2';
+const argv = process.argv.slice(2);
+const flag = (f: string): boolean => argv.includes(f);
+const value = (f: string): string | undefined => {
+  const i = argv.indexOf(f);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const only = value('--only')?.split(',');
+const jsonOut = value('--json') ?? path.join(CACHE_DIR, 'frames.json');
+const started = performance.now();
+const log = (s: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+
+interface Row {
+  id: string;
+  description: string;
+  dim: number;
+  bytes: number;
+  msPerFrame: number;
+  meanR1: number;
+  minR1: number;
+  minFamily: string;
+  scores: Scores;
+  model?: string;
+}
+
+function ensureModel(c: Candidate): boolean {
+  if (c.kind !== 'onnx' || existsSync(c.model as string)) return true;
+  const cheap = /--only (pcaw|rmac|inception)$/.test(c.build ?? '');
+  if (!cheap && !flag('--train')) {
+    log(`skip ${c.id}: ${path.relative(REPO_ROOT, c.model as string)} missing (build it with \`${c.build}\` or pass --train)`);
+    return false;
+  }
+  log(`building ${c.id}: ${c.build}`);
+  const r = spawnSync('bash', ['-c', c.build as string], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, OMP_NUM_THREADS: '2' } });
+  if (r.status !== 0 || !existsSync(c.model as string)) throw new Error(`building ${c.id} failed`);
+  return true;
+}
+
+async function main(): Promise<void> {
+  log(`frame benchmark on ${os.cpus().length} cores (onnxruntime 2 threads)`);
+  const data = await buildData(log);
+  const dbMeta = [...data.refs.meta, ...data.distractors.meta];
+  const qMeta = [...data.queries.meta, ...data.negatives.meta];
+  const testSources = new Set(data.refs.meta.map((m) => m.source));
+  log(
+    `data: ${testSources.size} test sources, ${data.refs.meta.length} reference frames + ${data.distractors.meta.length} distractors in the database; ` +
+      `${data.queries.meta.length} queries (${FAMILIES.length} families) + ${data.negatives.meta.length} negative queries`,
+  );
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  for (const c of candidates()) {
+    if (only && !only.includes(c.id)) continue;
+    if (c.optIn && !flag('--inception') && !only?.includes(c.id)) {
+      skipped.push(`${c.id} (opt-in: --inception)`);
+      continue;
+    }
+    if (!ensureModel(c)) {
+      skipped.push(`${c.id} (model missing: ${c.build})`);
+      continue;
+    }
+    log(`${c.id}: embedding`);
+    const e = await openEmbedder(c);
+    const refs = await embedSet(e, data.refs, log);
+    const dis = await embedSet(e, data.distractors, log);
+    const qs = await embedSet(e, data.queries, log);
+    const neg = await embedSet(e, data.negatives, log);
+    const ms = await msPerFrame(e, data.queries);
+    await e.close();
+    const db = new Float32Array(refs.length + dis.length);
+    db.set(refs);
+    db.set(dis, refs.length);
+    const q = new Float32Array(qs.length + neg.length);
+    q.set(qs);
+    q.set(neg, qs.length);
+    const res = searchAll(db, e.dim, q);
+    const s = score(res, qMeta, dbMeta);
+    const r1s = EDIT_FAMILIES.map((f) => s.families[f]?.r1 ?? 0);
+    const minIdx = r1s.indexOf(Math.min(...r1s));
+    const row: Row = {
+      id: c.id,
+      description: c.description,
+      dim: e.dim,
+      bytes: e.dim * 4,
+      msPerFrame: ms,
+      meanR1: r1s.reduce((a, b) => a + b, 0) / r1s.length,
+      minR1: r1s[minIdx] as number,
+      minFamily: EDIT_FAMILIES[minIdx] as string,
+      scores: s,
+      model: c.model ? path.relative(REPO_ROOT, c.model) : undefined,
+    };
+    rows.push(row);
+    log(`${c.id}: mean R@1 ${row.meanR1.toFixed(3)}, min ${row.minR1.toFixed(3)} (${row.minFamily}), µAP ${s.microAP.toFixed(3)}, ${ms.toFixed(1)} ms/frame`);
+  }
+  printTable(rows, data.queries.meta.length, data.negatives.meta.length, data.refs.meta.length, data.distractors.meta.length);
+  if (skipped.length) console.log(`not run: ${skipped.join('; ')}`);
+  mkdirSync(path.dirname(jsonOut), { recursive: true });
+  writeFileSync(
+    jsonOut,
+    JSON.stringify(
+      {
+        createdAt: new Date().toISOString(),
+        seconds: Math.round((performance.now() - started) / 1000),
+        data: {
+          testSources: [...testSources].sort(),
+          references: data.refs.meta.length,
+          distractors: data.distractors.meta.length,
+          queries: data.queries.meta.length,
+          negatives: data.negatives.meta.length,
+          families: FAMILIES,
+          editFamilies: EDIT_FAMILIES,
+        },
+        rows,
+        skipped,
+      },
+      null,
+      1,
+    ),
+  );
+  log(`wrote ${path.relative(REPO_ROOT, jsonOut)}`);
+}
+
+function printTable(rows: Row[], nq: number, nneg: number, nref: number, ndis: number): void {
+  const fams = FAMILIES;
+  const head = ['candidate', 'dim', 'bytes', 'ms/fr', ...fams, 'meanR@1', 'minR@1', 'µAP', 'cp50', 'ng95'];
+  const lines: string[][] = [head];
+  for (const r of rows) {
+    lines.push([
+      r.id,
+      String(r.dim),
+      String(r.bytes),
+      r.msPerFrame.toFixed(1),
+      ...fams.map((f) => {
+        const s = r.scores.families[f];
+        return s ? `${s.r1.toFixed(2)}/${s.r10.toFixed(2)}` : '-';
+      }),
+      r.meanR1.toFixed(3),
+      `${r.minR1.toFixed(2)}`,
+      r.scores.microAP.toFixed(3),
+      r.scores.copyMedian.toFixed(2),
+      r.scores.negativeP95.toFixed(2),
+    ]);
+  }
+  const widths = head.map((_h, i) => Math.max(...lines.map((l) => (l[i] as string).length)));
+  console.log('');
+  console.log(`Frame benchmark: ${nq} queries (${nq / fams.length} frames x ${fams.length} families) + ${nneg} negatives; database ${nref} reference frames + ${ndis} distractors`);
+  console.log('cells: recall@1/recall@10 per family; meanR@1 and minR@1 over the edit families (all but plain); µAP = micro average precision incl. negatives;');
+  console.log('cp50 = median top-1 score of correctly matched copies, ng95 = 95th percentile top-1 score of negative queries; ms/fr = onnxruntime-node, 2 threads, batch 16');
+  lines.forEach((l, i) => {
+    console.log(l.map((c, j) => (j === 0 ? c.padEnd(widths[j] as number) : c.padStart(widths[j] as number))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  console.log('');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

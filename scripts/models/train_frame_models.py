@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""Learns the frame-feature candidates on top of the frozen MobileNetV2 backbone and writes each as
+ONE ONNX graph (backbone + pooling + whitening/head) with the backbone's input (`pixels`
+[N,224,224,3] float 0..255, NHWC RGB) and an `embedding` output (L2-normalised), plus the
+backbone's `feature_map`.
+
+Inputs (made by scripts/models/train-frame-models.sh): OUT/views.u8 + views.json
+(frame_views.py) and OUT/maps.f32 = backbone feature maps [N,1280,7,7] of every view
+(backbone-features.ts, onnxruntime-node).
+
+    /usr/bin/python3 scripts/models/train_frame_models.py pcaw  --data DIR --out F.onnx [--dim 256]
+    /usr/bin/python3 scripts/models/train_frame_models.py rmac  --data DIR --out F.onnx [--dim 256]
+    /usr/bin/python3 scripts/models/train_frame_models.py head  --data DIR --out F.onnx [--dim 256]
+                     [--variant gem|fused] [--steps 1500] [--seed 1]
+
+pcaw: L2(GAP) -> centre -> PCA to --dim -> whitening (eigenvalue^-1/2, shrunk) -> L2, learned on
+      the clean views (view 0) of the training bases.
+rmac: max-pooled regions of the 7x7 map (1 full, 2x2 of 5x5, 3x3 of 3x3 = 14 regions) -> L2 ->
+      PCA-whitening learned on regional vectors of the clean views -> L2 -> sum -> L2.
+head: SSCD-style: GeM (learnable p) -> [fused: + flip-invariant 32x32 luma thumbnail features]
+      -> linear projection to --dim -> L2, trained with InfoNCE (temperature 0.05) on pairs of views
+      of the same base (one of them the clean view half of the time) plus a KoLeo spreading term.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BACKBONE = os.path.join(REPO, "models", "mobilenetv2-imagenet", "model.onnx")
+C, S = 1280, 7
+REGIONS = [(7, 1), (5, 2), (3, 2)]  # (kernel, stride) max-pools over the 7x7 map -> 1 + 4 + 9 regions
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def load(data):
+    meta = json.load(open(os.path.join(data, "views.json")))
+    n = len(meta["views"])
+    maps = np.memmap(os.path.join(data, "maps.f32"), dtype=np.float32, mode="r", shape=(n, C, S, S))
+    base = np.array([v["base"] for v in meta["views"]], dtype=np.int64)
+    clean = np.array([not v["augs"] for v in meta["views"]])
+    return meta, maps, base, clean
+
+
+def l2n(x, axis=-1):
+    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
+
+
+def pca_whiten(x, dim, shrink=0.1):
+    """x: [n, d] (rows L2-normalised). Returns mean [d], projection [d, dim] (PCA + whitening).
+    Eigenvalues are shrunk towards their mean (lambda + shrink * mean(lambda_top)) so that the
+    smallest kept components are not blown up."""
+    mu = x.mean(0)
+    xc = (x - mu).astype(np.float64)
+    cov = xc.T @ xc / len(x)
+    lam, vec = np.linalg.eigh(cov)
+    order = np.argsort(lam)[::-1][:dim]
+    lam, vec = lam[order], vec[:, order]
+    lam = lam + shrink * lam.mean()
+    return mu.astype(np.float32), (vec / np.sqrt(lam)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# ONNX graph building on top of the backbone
+
+
+class Graph:
+    def __init__(self):
+        self.model = onnx.load(BACKBONE)
+        g = self.model.graph
+        # the backbone's GAP output becomes internal ("gap"); our head writes "embedding"
+        for node in g.node:
+            for i, o in enumerate(node.output):
+                if o == "embedding":
+                    node.output[i] = "gap"
+        self.nodes, self.inits = [], []
+        self.k = 0
+
+    def const(self, arr, name=None):
+        name = name or f"head_c{self.k}"
+        self.k += 1
+        self.inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def op(self, op_type, inputs, **attrs):
+        out = f"head_t{self.k}"
+        self.k += 1
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    def l2(self, x, axis):
+        n = self.op("ReduceL2", [x], axes=[axis], keepdims=1)
+        n = self.op("Max", [n, self.const(np.array(1e-12, dtype=np.float32))])
+        return self.op("Div", [x, n])
+
+    def save(self, out_name, path, doc):
+        g = self.model.graph
+        self.nodes.append(helper.make_node("Identity", [out_name], ["embedding"], name="head_output"))
+        g.node.extend(self.nodes)
+        g.initializer.extend(self.inits)
+        dim = None
+        outs = [o for o in g.output if o.name != "embedding"]
+        del g.output[:]
+        self.model.doc_string = doc
+        g.output.extend([helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", self.dim]), *outs])
+        onnx.checker.check_model(self.model)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        onnx.save(self.model, path)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def export_pcaw(mu, P, path, doc):
+    g = Graph()
+    g.dim = P.shape[1]
+    x = g.l2("gap", 1)
+    x = g.op("Sub", [x, g.const(mu)])
+    x = g.op("MatMul", [x, g.const(P)])
+    g.save(g.l2(x, 1), path, doc)
+
+
+def rmac_regions_np(maps):
+    """maps [n, C, 7, 7] -> [n, R, C] regional max."""
+    t = torch.from_numpy(np.ascontiguousarray(maps))
+    outs = []
+    for k, s in REGIONS:
+        r = F.max_pool2d(t, k, s)  # [n, C, a, a]
+        outs.append(r.flatten(2).transpose(1, 2))
+    return torch.cat(outs, 1).numpy()
+
+
+def export_rmac(mu, P, path, doc):
+    g = Graph()
+    g.dim = P.shape[1]
+    regs = []
+    for k, s in REGIONS:
+        r = g.op("MaxPool", ["feature_map"], kernel_shape=[k, k], strides=[s, s])  # [N,C,a,a]
+        r = g.op("Reshape", [r, g.const(np.array([0, C, -1], dtype=np.int64))])  # [N,C,a*a]
+        regs.append(r)
+    r = g.op("Concat", regs, axis=2)  # [N,C,R]
+    r = g.op("Transpose", [r], perm=[0, 2, 1])  # [N,R,C]
+    r = g.l2(r, 2)
+    r = g.op("Sub", [r, g.const(mu)])
+    r = g.op("MatMul", [r, g.const(P)])  # [N,R,dim]
+    r = g.l2(r, 2)
+    r = g.op("ReduceSum", [r, g.const(np.array([1], dtype=np.int64))], keepdims=0)
+    g.save(g.l2(r, 1), path, doc)
+
+
+# ----------------------------------------------------------------------------------------------
+# SSCD-style head
+
+
+def thumb_features_np(pix):
+    """pix uint8 [n,224,224,3] -> flip-invariant luma thumbnail features [n, 1024] (float32)."""
+    y = pix.astype(np.float32) @ LUMA  # [n,224,224]
+    t = y.reshape(len(pix), 32, 7, 32, 7).mean(axis=(2, 4))  # 7x7 average pool -> 32x32
+    t = t.reshape(len(pix), -1)
+    t = (t - t.mean(1, keepdims=True)) / np.sqrt(((t - t.mean(1, keepdims=True)) ** 2).mean(1, keepdims=True) + 1.0)
+    t = t.reshape(len(pix), 32, 32)
+    f = t[:, :, ::-1]
+    sym = (t + f)[:, :, :16] * 0.5
+    anti = np.abs(t - f)[:, :, :16] * 0.5
+    return np.concatenate([sym.reshape(len(pix), -1), anti.reshape(len(pix), -1)], 1).astype(np.float32)
+
+
+def export_thumb(g):
+    """ONNX version of thumb_features_np on the graph input `pixels`."""
+    y = g.op("MatMul", ["pixels", g.const(LUMA.reshape(3, 1))])  # [N,224,224,1]
+    y = g.op("Transpose", [y], perm=[0, 3, 1, 2])  # [N,1,224,224]
+    t = g.op("AveragePool", [y], kernel_shape=[7, 7], strides=[7, 7])  # [N,1,32,32]
+    flat = g.op("Flatten", [t], axis=1)
+    m = g.op("ReduceMean", [flat], axes=[1], keepdims=1)
+    c = g.op("Sub", [flat, m])
+    v = g.op("ReduceMean", [g.op("Mul", [c, c])], axes=[1], keepdims=1)
+    sd = g.op("Sqrt", [g.op("Add", [v, g.const(np.array(1.0, dtype=np.float32))])])
+    z = g.op("Reshape", [g.op("Div", [c, sd]), g.const(np.array([-1, 32, 32], dtype=np.int64))])  # [N,32,32]
+    fz = g.op("Slice", [z, g.const(np.array([-1], dtype=np.int64)), g.const(np.array([-(2**62)], dtype=np.int64)),
+                        g.const(np.array([2], dtype=np.int64)), g.const(np.array([-1], dtype=np.int64))])
+    half = lambda x: g.op("Slice", [x, g.const(np.array([0], dtype=np.int64)), g.const(np.array([16], dtype=np.int64)),
+                                   g.const(np.array([2], dtype=np.int64))])
+    sym = g.op("Mul", [half(g.op("Add", [z, fz])), g.const(np.array(0.5, dtype=np.float32))])
+    anti = g.op("Mul", [half(g.op("Abs", [g.op("Sub", [z, fz])])), g.const(np.array(0.5, dtype=np.float32))])
+    sym = g.op("Reshape", [sym, g.const(np.array([0, -1], dtype=np.int64))])
+    anti = g.op("Reshape", [anti, g.const(np.array([0, -1], dtype=np.int64))])
+    return g.op("Concat", [sym, anti], axis=1)  # [N,1024]
+
+
+class Head(torch.nn.Module):
+    def __init__(self, dim, fused, thumb_scale=0.5):
+        super().__init__()
+        self.fused = fused
+        self.p = torch.nn.Parameter(torch.tensor(3.0))
+        din = C + (1024 if fused else 0)
+        self.proj = torch.nn.Linear(din, dim)
+        self.thumb_scale = thumb_scale
+
+    def pooled(self, maps, thumb=None):
+        p = self.p.clamp(1.0, 8.0)
+        g = maps.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+        g = F.normalize(g, dim=1)
+        if self.fused:
+            th = F.normalize(thumb, dim=1) * self.thumb_scale
+            g = torch.cat([g, th], 1)
+        return g
+
+    def forward(self, maps, thumb=None):
+        return F.normalize(self.proj(self.pooled(maps, thumb)), dim=1)
+
+
+def export_head(head, path, doc):
+    g = Graph()
+    g.dim = head.proj.out_features
+    p = float(head.p.detach().clamp(1.0, 8.0))
+    x = g.op("Clip", ["feature_map", g.const(np.array(1e-6, dtype=np.float32))])
+    x = g.op("Pow", [x, g.const(np.array(p, dtype=np.float32))])
+    x = g.op("GlobalAveragePool", [x])
+    x = g.op("Pow", [x, g.const(np.array(1.0 / p, dtype=np.float32))])
+    x = g.op("Flatten", [x], axis=1)
+    x = g.l2(x, 1)
+    if head.fused:
+        th = g.l2(export_thumb(g), 1)
+        th = g.op("Mul", [th, g.const(np.array(head.thumb_scale, dtype=np.float32))])
+        x = g.op("Concat", [x, th], axis=1)
+    W = head.proj.weight.detach().numpy().T.astype(np.float32)
+    b = head.proj.bias.detach().numpy().astype(np.float32)
+    x = g.op("Add", [g.op("MatMul", [x, g.const(W)]), g.const(b)])
+    g.save(g.l2(x, 1), path, doc)
+
+
+def koleo(z):
+    with torch.no_grad():
+        d = z @ z.T
+        d.fill_diagonal_(-2)
+        nn = d.argmax(1)
+    dist = (z - z[nn]).norm(dim=1)
+    return -torch.log(dist + 1e-8).mean()
+
+
+def train_head(args, meta, maps, base, clean):
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    nb = int(base.max()) + 1
+    V = meta["views_per_base"]
+    t0 = time.time()
+    allmaps = torch.from_numpy(np.ascontiguousarray(maps))  # [n,C,7,7]
+    thumbs = None
+    if args.variant == "fused":
+        pix = np.memmap(os.path.join(args.data, "views.u8"), dtype=np.uint8, mode="r").reshape(-1, 224, 224, 3)
+        thumbs = torch.from_numpy(np.concatenate([thumb_features_np(np.asarray(pix[i:i + 512])) for i in range(0, len(pix), 512)]))
+    print(f"head: loaded {len(allmaps)} views of {nb} bases in {time.time() - t0:.0f}s", flush=True)
+    # hold out 10% of the bases to watch retrieval (view -> clean frame) during training
+    perm = rng.permutation(nb)
+    val_bases = np.sort(perm[: nb // 10])
+    tr_bases = np.sort(perm[nb // 10:])
+    views_of = lambda b: np.arange(b * V, b * V + V)  # views are stored base-major, view 0 clean
+
+    head = Head(args.dim, args.variant == "fused")
+    opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.wd)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    tau = 0.05
+
+    def embed(idx):
+        th = thumbs[idx] if thumbs is not None else None
+        return head(allmaps[idx], th)
+
+    def val_acc():
+        head.eval()
+        with torch.no_grad():
+            vb = val_bases
+            db = embed(torch.from_numpy(vb * V))  # clean views
+            q_idx = np.concatenate([views_of(b)[1:] for b in vb])
+            q = embed(torch.from_numpy(q_idx))
+            # also put the train bases' clean views in the database as distractors
+            dd = embed(torch.from_numpy(tr_bases * V))
+            sims = q @ torch.cat([db, dd]).T
+            top = sims.argmax(1).numpy()
+            want = np.repeat(np.arange(len(vb)), V - 1)
+        head.train()
+        return float((top == want).mean())
+
+    print(f"head: variant={args.variant} dim={args.dim} steps={args.steps} batch={args.batch} val@1(before)={val_acc():.3f}", flush=True)
+    best = None
+    for step in range(1, args.steps + 1):
+        bs = rng.choice(tr_bases, size=args.batch, replace=False)
+        a = np.where(rng.random(args.batch) < 0.5, bs * V, bs * V + rng.integers(1, V, args.batch))
+        off = rng.integers(1, V, args.batch)
+        b = bs * V + off
+        b = np.where(b == a, bs * V + (off % (V - 1)) + 1, b)
+        z = embed(torch.from_numpy(np.concatenate([a, b])))
+        n = args.batch
+        sim = z @ z.T / tau
+        sim.fill_diagonal_(-1e9)
+        target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+        loss = F.cross_entropy(sim, target) + args.koleo * koleo(z)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == args.steps:
+            acc = val_acc()
+            print(f"  step {step}: loss {loss.item():.3f}  p={float(head.p):.2f}  val@1={acc:.3f}  ({time.time() - t0:.0f}s)", flush=True)
+    acc = val_acc()
+    return head, acc, time.time() - t0
+
+
+def wrap_resize(src, out, size_in=224):
+    """Prepends a bilinear Resize (size_in -> the model's input size) on the NHWC `pixels` input."""
+    m = onnx.load(src)
+    g = m.graph
+    inp = g.input[0]
+    size_out = inp.type.tensor_type.shape.dim[1].dim_value
+    old = inp.name
+    for node in g.node:
+        for i, x in enumerate(node.input):
+            if x == old:
+                node.input[i] = "pixels_resized"
+    roi = numpy_helper.from_array(np.zeros(0, dtype=np.float32), "resize_roi")
+    scales = numpy_helper.from_array(np.array([1.0, size_out / size_in, size_out / size_in, 1.0], dtype=np.float32), "resize_scales")
+    g.initializer.extend([roi, scales])
+    g.node.insert(0, helper.make_node("Resize", [old, "resize_roi", "resize_scales"], ["pixels_resized"], name="input_resize",
+                                      mode="linear", coordinate_transformation_mode="half_pixel"))
+    del g.input[:]
+    g.input.extend([helper.make_tensor_value_info(old, TensorProto.FLOAT, ["N", size_in, size_in, 3])])
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    print(f"wrote {out}: {size_in}x{size_in} input resized to {size_out}x{size_out} in the graph")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "resize":
+        wrap_resize(sys.argv[2], sys.argv[3])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["pcaw", "rmac", "head"])
+    ap.add_argument("--data", default=os.path.join(REPO, ".cache", "frame-train"))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--variant", choices=["gem", "fused"], default="gem")
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--wd", type=float, default=1e-4)
+    ap.add_argument("--koleo", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    meta, maps, base, clean = load(args.data)
+    started = time.time()
+    if args.what == "pcaw":
+        x = l2n(np.asarray(maps[clean]).mean(axis=(2, 3)))
+        mu, P = pca_whiten(x, args.dim)
+        export_pcaw(mu, P, args.out, f"vidtrace MobileNetV2 GAP + PCA-whitening {args.dim} (learned on {len(x)} clean train views)")
+    elif args.what == "rmac":
+        r = rmac_regions_np(np.asarray(maps[clean]))  # [n,14,C]
+        x = l2n(r.reshape(-1, C))
+        mu, P = pca_whiten(x, args.dim)
+        export_rmac(mu, P, args.out, f"vidtrace MobileNetV2 R-MAC (14 regions) + PCA-whitening {args.dim} (learned on {len(x)} regional vectors)")
+    else:
+        head, acc, secs = train_head(args, meta, maps, base, clean)
+        export_head(head, args.out, f"vidtrace MobileNetV2 + SSCD-style head ({args.variant}, {args.dim}-d), seed {args.seed}, {args.steps} steps, val@1 {acc:.3f}")
+        info = {"variant": args.variant, "dim": args.dim, "steps": args.steps, "batch": args.batch, "lr": args.lr, "wd": args.wd,
+                "koleo": args.koleo, "seed": args.seed, "gem_p": float(head.p), "val_at1": acc, "train_seconds": round(secs, 1),
+                "views": len(meta["views"]), "bases": len(meta["bases"])}
+        json.dump(info, open(args.out + ".train.json", "w"), indent=1)
+    print(f"{args.what}: done in {time.time() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
