@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type ConfigOverrides } from './config.js';
 import { describeError, isVidtraceError } from './errors.js';
-import { Library } from './library/library.js';
+import { Library, type AlignerName } from './library/library.js';
 import { indexProgressReporter } from './cli/progress.js';
 import { formatReportText, roundReport } from './report/match-report.js';
 
@@ -60,10 +60,14 @@ export function buildCli(): Command {
     .argument('<query>', 'query video file')
     .option('--json', 'print the JSON report')
     .option('--threshold <score>', 'copy decision threshold (default: tuned value)')
-    .action(async (query: string, opts: { json?: boolean; threshold?: string }, cmd: Command) => {
+    .addOption(new Option('--aligner <name>', 'how copied segments are located in the similarity matrix').choices(['tn', 'dp', 'spd']))
+    .action(async (query: string, opts: { json?: boolean; threshold?: string; aligner?: AlignerName }, cmd: Command) => {
       await withLibrary(cmd, async (library) => {
         const report = roundReport(
-          await library.match(query, opts.threshold === undefined ? {} : { threshold: Number(opts.threshold) }),
+          await library.match(query, {
+            aligner: opts.aligner,
+            ...(opts.threshold === undefined ? {} : { threshold: Number(opts.threshold) }),
+          }),
         );
         process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report) + '\n');
       });

@@ -1,11 +1,8 @@
-/**
- * The only module that imports onnxruntime-node for frame encoding: session creation, batching,
- * pixel conversion and output normalisation.
- */
-import * as ort from 'onnxruntime-node';
+/** Frame encoding with an ONNX image model: batching, pixel conversion and output normalisation. */
 import type { Frame } from '../decode/frames.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ResolvedModel } from './registry.js';
+import { createOnnxSession, floatTensor } from './onnx.js';
 import { l2normalize } from './vector-math.js';
 
 export interface FrameEncoder {
@@ -19,15 +16,6 @@ export interface FrameEncoder {
 }
 
 export const ENCODER_BATCH = 16;
-
-export async function createOnnxSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(modelPath, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
-  });
-}
 
 export async function createFrameEncoder(model: ResolvedModel, threads = 2): Promise<FrameEncoder> {
   const session = await createOnnxSession(model.absolutePath, threads);
@@ -55,7 +43,7 @@ export async function createFrameEncoder(model: ResolvedModel, threads = 2): Pro
       }
     });
     const dims = model.layout === 'NHWC' ? [frames.length, size, size, 3] : [frames.length, 3, size, size];
-    const input = new ort.Tensor('float32', data, dims);
+    const input = floatTensor(data, dims);
     const out = await session.run({ [model.input]: input }, [model.outputs.embedding]);
     const tensor = out[model.outputs.embedding];
     const flat = tensor.data as Float32Array;

@@ -7,7 +7,8 @@ import { resolveModel, type ResolvedModel } from '../embed/registry.js';
 import { InvalidArgumentError, MediaNotFoundError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.js';
-import { matchQuery, type MatchOptions } from '../match/matcher.js';
+import type { Aligner } from '../match/aligner.js';
+import { dpAligner, matchQuery, temporalNetworkAligner, type MatchOptions } from '../match/matcher.js';
 import type { MatchReport } from '../report/match-report.js';
 import { openEmbeddedDb, openPostgresDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
@@ -23,6 +24,8 @@ export type IndexEvent =
   | { kind: 'indexed'; path: string; video: VideoRow; seconds: number }
   | { kind: 'duplicate'; path: string; video: VideoRow }
   | { kind: 'error'; path: string; error: unknown };
+
+export type AlignerName = 'tn' | 'dp' | 'spd';
 
 export interface IndexSummary {
   indexed: number;
@@ -193,12 +196,29 @@ export class Library {
     return { ...s, indexBytes, indexRows: this.index.size, model: this.model.fingerprint, database: this.db.kind, store: this.config.storeDir };
   }
 
-  async match(queryPath: string, options: Partial<MatchOptions> = {}, onProgress?: (fraction: number) => void): Promise<MatchReport> {
+  /** The aligner a match uses: the classical ones here; the learned detector when it is available. */
+  async aligner(name: AlignerName = 'tn'): Promise<Aligner> {
+    switch (name) {
+      case 'tn':
+        return temporalNetworkAligner();
+      case 'dp':
+        return dpAligner();
+      default:
+        throw new InvalidArgumentError(`unknown aligner "${name}" (tn, dp)`);
+    }
+  }
+
+  async match(
+    queryPath: string,
+    options: Partial<MatchOptions> & { aligner?: AlignerName } = {},
+    onProgress?: (fraction: number) => void,
+  ): Promise<MatchReport> {
+    const aligner = await this.aligner(options.aligner);
     const encoder = await this.encoder();
     const query = await extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress);
     const report = await matchQuery(
       { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors },
-      { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint },
+      { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner },
       options,
     );
     return report;

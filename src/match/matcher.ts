@@ -3,6 +3,8 @@ import type { MatchEntry, MatchReport, SegmentReport } from '../report/match-rep
 import type { Repository } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
 import { similarityMatrix } from './similarity.js';
+import type { Aligner } from './aligner.js';
+import { dpAlign, type DpOptions } from './dp-align.js';
 import { temporalNetwork, type TemporalNetworkOptions } from './temporal-network.js';
 
 export interface MatchOptions {
@@ -12,9 +14,8 @@ export interface MatchOptions {
   candidates: number;
   /** Similarities below this do not vote for a candidate. */
   voteFloor: number;
-  /** Segments scoring below this are not reported: the copy decision threshold. */
-  threshold: number;
-  tn: Partial<TemporalNetworkOptions>;
+  /** Segments scoring below this are not reported: the copy decision threshold (default: the aligner's). */
+  threshold: number | undefined;
 }
 
 /**
@@ -25,9 +26,16 @@ export const DEFAULT_MATCH: MatchOptions = {
   knn: 64,
   candidates: 10,
   voteFloor: 0.5,
-  threshold: 0.75,
-  tn: {},
+  threshold: undefined,
 };
+
+export function temporalNetworkAligner(options: Partial<TemporalNetworkOptions> = {}): Aligner {
+  return { name: 'tn', threshold: 0.75, align: async (sim) => temporalNetwork(sim, { minSimilarity: DEFAULT_MATCH.voteFloor, ...options }) };
+}
+
+export function dpAligner(options: Partial<DpOptions> = {}): Aligner {
+  return { name: 'dp', threshold: 0.75, align: async (sim) => dpAlign(sim, options) };
+}
 
 export interface QueryKeyframes {
   path: string;
@@ -43,12 +51,14 @@ export interface MatchContext {
   /** Seconds covered by one sampled frame. */
   sampleInterval: number;
   model: string;
+  aligner: Aligner;
 }
 
 /** kNN per query keyframe → candidate references → similarity matrix → temporal alignment → report. */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
-  const o: MatchOptions = { ...DEFAULT_MATCH, ...options, tn: { ...DEFAULT_MATCH.tn, ...options.tn } };
+  const o: MatchOptions = { ...DEFAULT_MATCH, ...options };
+  const threshold = o.threshold ?? ctx.aligner.threshold;
   const { dim } = ctx;
   const q = new Float32Array(query.vectors.length * dim);
   query.vectors.forEach((v, i) => q.set(v, i * dim));
@@ -63,8 +73,8 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     const ref = await ctx.repo.videoKeyframes(candidate.videoId, dim);
     if (ref.ids.length === 0) continue;
     const sim = similarityMatrix(q, ref.vectors, dim);
-    const segments: SegmentReport[] = temporalNetwork(sim, { minSimilarity: o.voteFloor, ...o.tn })
-      .filter((s) => s.score >= o.threshold)
+    const segments: SegmentReport[] = (await ctx.aligner.align(sim))
+      .filter((s) => s.score >= threshold)
       .map((s) => ({
         query: [query.times[s.queryStart], Math.min(query.duration, query.times[s.queryEnd] + ctx.sampleInterval)],
         reference: [ref.times[s.refStart], Math.min(video.duration, ref.times[s.refEnd] + ctx.sampleInterval)],
@@ -84,8 +94,8 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     matches,
     info: {
       model: ctx.model,
-      aligner: 'tn',
-      threshold: o.threshold,
+      aligner: ctx.aligner.name,
+      threshold,
       keyframes: query.vectors.length,
       candidates: candidates.length,
       ms: Math.round(performance.now() - started),
