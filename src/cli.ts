@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { loadConfig, type ConfigOverrides } from './config.js';
 import { describeError, isVidtraceError } from './errors.js';
 import { Library, type AlignerName } from './library/library.js';
-import { indexProgressReporter } from './cli/progress.js';
+import { indexProgressReporter, reindexProgressReporter } from './cli/progress.js';
+import { reindexLibrary } from './library/reindex.js';
 import { formatReportText, roundReport } from './report/match-report.js';
 
 interface GlobalOptions {
@@ -71,6 +72,24 @@ export function buildCli(): Command {
         );
         process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report) + '\n');
       });
+    });
+
+  program
+    .command('reindex')
+    .description('re-embed every keyframe with the encoder given by --model (resumable), then rebuild the index')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = loadConfig(overrides(cmd.optsWithGlobals<GlobalOptions>()));
+      const progress = reindexProgressReporter();
+      const summary = await reindexLibrary(config, progress.onEvent).finally(() => progress.stop());
+      if (summary.from === summary.to) process.stderr.write(`the library already uses ${summary.to}\n`);
+      else if (summary.switched) process.stderr.write(`re-embedded ${summary.reembedded} video(s); the library now uses ${summary.to}\n`);
+      else {
+        process.stderr.write(
+          `re-embedded ${summary.reembedded} video(s); ${summary.failed.length} failed, so the library still uses ${summary.from}: ` +
+            `restore or remove those videos and run reindex again (finished videos are kept)\n`,
+        );
+        process.exitCode = 1;
+      }
     });
 
   program

@@ -62,10 +62,21 @@ export class ModelMismatchError extends VidtraceError {
   readonly code = 'MODEL_MISMATCH';
   readonly httpStatus = 409;
   constructor(readonly storeModel: string, readonly requestedModel: string) {
+    const id = (fingerprint: string) => fingerprint.split('@')[0];
     super(
       `this library was indexed with encoder ${storeModel} but ${requestedModel} was requested; ` +
-        `vectors of different encoders cannot be compared (re-index the library or use --model ${storeModel})`,
+        `vectors of different encoders cannot be compared: query with --model ${id(storeModel)}, ` +
+        `or move the library to the new encoder with \`vidtrace reindex --model ${id(requestedModel)}\``,
     );
+  }
+}
+
+/** A library video's file no longer has the content that was indexed. */
+export class MediaChangedError extends VidtraceError {
+  readonly code = 'MEDIA_CHANGED';
+  readonly httpStatus = 409;
+  constructor(readonly path: string, reason = 'the file changed since it was indexed') {
+    super(`${path}: ${reason}`);
   }
 }
 

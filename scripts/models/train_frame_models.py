@@ -17,7 +17,7 @@ pcaw: L2(GAP) -> centre -> PCA to --dim -> whitening (eigenvalue^-1/2, shrunk) -
       the clean views (view 0) of the training bases.
 rmac: max-pooled regions of the 7x7 map (1 full, 2x2 of 5x5, 3x3 of 3x3 = 14 regions) -> L2 ->
       PCA-whitening learned on regional vectors of the clean views -> L2 -> sum -> L2.
-head: SSCD-style: GeM (learnable p) -> [fused: + flip-invariant 32x32 luma thumbnail features]
+head: SSCD-style: GeM (p=3) -> [fused: + flip-invariant 32x32 luma thumbnail features]
       -> linear projection to --dim -> L2, trained with InfoNCE (temperature 0.05) on pairs of views
       of the same base (one of them the clean view half of the time) plus a KoLeo spreading term.
 """
@@ -195,31 +195,36 @@ def export_thumb(g):
 
 
 class Head(torch.nn.Module):
-    def __init__(self, dim, fused, thumb_scale=0.5):
+    """Linear projection of the (precomputed) L2-normalised GeM vector [+ scaled thumbnail features]."""
+
+    def __init__(self, dim, fused, p=3.0, thumb_scale=0.5):
         super().__init__()
         self.fused = fused
-        self.p = torch.nn.Parameter(torch.tensor(3.0))
+        self.p = p
+        self.thumb_scale = thumb_scale
         din = C + (1024 if fused else 0)
         self.proj = torch.nn.Linear(din, dim)
-        self.thumb_scale = thumb_scale
 
-    def pooled(self, maps, thumb=None):
-        p = self.p.clamp(1.0, 8.0)
-        g = maps.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
-        g = F.normalize(g, dim=1)
-        if self.fused:
-            th = F.normalize(thumb, dim=1) * self.thumb_scale
-            g = torch.cat([g, th], 1)
-        return g
+    def forward(self, x):
+        return F.normalize(self.proj(x), dim=1)
 
-    def forward(self, maps, thumb=None):
-        return F.normalize(self.proj(self.pooled(maps, thumb)), dim=1)
+
+def pooled_inputs(maps, p, thumbs=None, thumb_scale=0.5, chunk=256):
+    """GeM(p) of every view's map, L2-normalised [n, C] (+ L2(thumb) * thumb_scale)."""
+    out = []
+    for i in range(0, len(maps), chunk):
+        t = torch.from_numpy(np.array(maps[i:i + chunk]))
+        out.append(F.normalize(t.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p), dim=1))
+    x = torch.cat(out)
+    if thumbs is not None:
+        x = torch.cat([x, F.normalize(thumbs, dim=1) * thumb_scale], 1)
+    return x
 
 
 def export_head(head, path, doc):
     g = Graph()
     g.dim = head.proj.out_features
-    p = float(head.p.detach().clamp(1.0, 8.0))
+    p = float(head.p)
     x = g.op("Clip", ["feature_map", g.const(np.array(1e-6, dtype=np.float32))])
     x = g.op("Pow", [x, g.const(np.array(p, dtype=np.float32))])
     x = g.op("GlobalAveragePool", [x])
@@ -251,26 +256,25 @@ def train_head(args, meta, maps, base, clean):
     nb = int(base.max()) + 1
     V = meta["views_per_base"]
     t0 = time.time()
-    allmaps = torch.from_numpy(np.ascontiguousarray(maps))  # [n,C,7,7]
     thumbs = None
     if args.variant == "fused":
         pix = np.memmap(os.path.join(args.data, "views.u8"), dtype=np.uint8, mode="r").reshape(-1, 224, 224, 3)
         thumbs = torch.from_numpy(np.concatenate([thumb_features_np(np.asarray(pix[i:i + 512])) for i in range(0, len(pix), 512)]))
-    print(f"head: loaded {len(allmaps)} views of {nb} bases in {time.time() - t0:.0f}s", flush=True)
+    head = Head(args.dim, args.variant == "fused", p=args.gem_p)
+    feats = pooled_inputs(maps, head.p, thumbs, head.thumb_scale)
+    print(f"head: pooled {len(feats)} views of {nb} bases in {time.time() - t0:.0f}s", flush=True)
     # hold out 10% of the bases to watch retrieval (view -> clean frame) during training
     perm = rng.permutation(nb)
     val_bases = np.sort(perm[: nb // 10])
     tr_bases = np.sort(perm[nb // 10:])
     views_of = lambda b: np.arange(b * V, b * V + V)  # views are stored base-major, view 0 clean
 
-    head = Head(args.dim, args.variant == "fused")
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     tau = 0.05
 
     def embed(idx):
-        th = thumbs[idx] if thumbs is not None else None
-        return head(allmaps[idx], th)
+        return head(feats[idx])
 
     def val_acc():
         head.eval()
@@ -307,7 +311,7 @@ def train_head(args, meta, maps, base, clean):
         sched.step()
         if step % 100 == 0 or step == args.steps:
             acc = val_acc()
-            print(f"  step {step}: loss {loss.item():.3f}  p={float(head.p):.2f}  val@1={acc:.3f}  ({time.time() - t0:.0f}s)", flush=True)
+            print(f"  step {step}: loss {loss.item():.3f}  val@1={acc:.3f}  ({time.time() - t0:.0f}s)", flush=True)
     acc = val_acc()
     return head, acc, time.time() - t0
 
@@ -350,6 +354,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--koleo", type=float, default=0.1)
+    ap.add_argument("--gem-p", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(2)

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import path from 'node:path';
 import type { IndexEvent } from '../library/library.js';
+import type { ReindexEvent } from '../library/reindex.js';
 import { describeError } from '../errors.js';
 
 /** Index progress: a bar on a TTY, one plain line per file otherwise. Always on stderr. */
@@ -48,6 +49,46 @@ export function indexProgressReporter(stream: NodeJS.WriteStream = process.stder
           break;
         case 'error':
           line(`error: ${describeError(e.error).startsWith(e.path) ? describeError(e.error) : `${e.path}: ${describeError(e.error)}`}`);
+          break;
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+/** Reindex progress: a bar over videos on a TTY, a line per video otherwise. */
+export function reindexProgressReporter(stream: NodeJS.WriteStream = process.stderr): { onEvent: (e: ReindexEvent) => void; stop: () => void } {
+  const tty = Boolean(stream.isTTY);
+  let bar: cliProgress.SingleBar | undefined;
+  let position = 0;
+  let total = 0;
+  return {
+    onEvent(e) {
+      switch (e.kind) {
+        case 'start':
+          total = e.pending;
+          stream.write(`reindex ${e.from} → ${e.to}: ${e.pending} of ${e.total} video(s) to re-embed\n`);
+          if (tty && total > 0) {
+            bar = new cliProgress.SingleBar({ format: 'reindexing [{bar}] {value}/{total} videos', stream }, cliProgress.Presets.shades_classic);
+            bar.start(total, 0);
+          }
+          break;
+        case 'video':
+          position = e.position;
+          break;
+        case 'progress':
+          bar?.update(position + e.fraction);
+          break;
+        case 'done-video':
+          if (bar) bar.update(position + 1);
+          else stream.write(`[${position + 1}/${total}] re-embedded ${e.video.path} (${e.keyframes} keyframes)\n`);
+          break;
+        case 'error':
+          bar?.stop();
+          stream.write(`error: ${describeError(e.error)}\n`);
+          bar?.start(total, position + 1);
           break;
       }
     },

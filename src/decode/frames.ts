@@ -12,12 +12,21 @@ export interface Frame {
   readonly rgb: Uint8Array;
 }
 
+/**
+ * How a frame is fitted to the output size. 'stretch' scales to exactly width×height, ignoring the aspect ratio;
+ * 'cover' scales (bicubic), keeping the aspect ratio, until the frame covers width×height, then crops the centre
+ * (CLIP's "resize the shortest edge, center-crop").
+ */
+export type FrameFit = 'stretch' | 'cover';
+
 export interface SampleOptions {
   /** Frames per second to sample. */
   readonly fps: number;
   /** Output size: frames are resized to exactly this (the encoder's input size). */
   readonly width: number;
   readonly height: number;
+  /** Default 'stretch'. */
+  readonly fit?: FrameFit;
   /** Called with the fraction of the video decoded so far (0..1). */
   readonly onProgress?: (fraction: number) => void;
 }
@@ -30,6 +39,10 @@ export interface SampleOptions {
 export async function* sampleFrames(info: VideoInfo, options: SampleOptions): AsyncGenerator<Frame> {
   const { fps, width, height } = options;
   const interval = 1 / fps;
+  const geometry =
+    options.fit === 'cover'
+      ? `scale=${width}:${height}:force_original_aspect_ratio=increase:flags=bicubic,crop=${width}:${height}`
+      : `scale=${width}:${height}:flags=area`;
   if (Number.isFinite(info.duration) && info.duration < interval) {
     throw new MediaTooShortError(info.path, info.duration, interval);
   }
@@ -47,7 +60,7 @@ export async function* sampleFrames(info: VideoInfo, options: SampleOptions): As
     .outputOptions([
       '-map', '0:v:0',
       '-an', '-sn',
-      '-vf', `fps=${fps},scale=${width}:${height}:flags=area`,
+      '-vf', `fps=${fps},${geometry}`,
       '-pix_fmt', 'rgb24',
       '-f', 'rawvideo',
       '-v', 'error',

@@ -1,5 +1,5 @@
 /** Frame encoding with an ONNX image model: batching, pixel conversion and output normalisation. */
-import type { Frame } from '../decode/frames.js';
+import type { Frame, FrameFit } from '../decode/frames.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ResolvedModel } from './registry.js';
 import { createOnnxSession, floatTensor } from './onnx.js';
@@ -10,6 +10,8 @@ export interface FrameEncoder {
   readonly dim: number;
   /** The square frame size the decoder must produce. */
   readonly inputSize: number;
+  /** How the decoder fits frames to inputSize (default 'stretch'); CLIP encoders need 'cover'. */
+  readonly fit?: FrameFit;
   /** L2-normalised embeddings, one per frame, in order. */
   embed(frames: readonly Frame[]): Promise<Float32Array[]>;
   close(): Promise<void>;
@@ -18,6 +20,9 @@ export interface FrameEncoder {
 export const ENCODER_BATCH = 16;
 
 export async function createFrameEncoder(model: ResolvedModel, threads = 2): Promise<FrameEncoder> {
+  if (model.kind === 'clip') {
+    throw new InvalidArgumentError(`model ${model.id} is a CLIP folder model: create its encoder with createEncoderForModel (src/embed/create-encoder.ts)`);
+  }
   const session = await createOnnxSession(model.absolutePath, threads);
   const size = model.inputSize;
   const [lo, hi] = model.range;

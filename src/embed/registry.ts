@@ -6,6 +6,14 @@ import { InvalidArgumentError, ModelMissingError } from '../errors.js';
 export interface ModelSpec {
   readonly id: string;
   readonly version: string;
+  /**
+   * 'onnx-image' (default): one ONNX image model with its normalisation baked in, described by the fields below.
+   * 'clip': a Hugging Face/transformers.js CLIP folder (`dir`), loaded by src/embed/clip/; for those, `file` is the
+   * folder's onnx/vision_model.onnx and the pixel fields are informative only (preprocessor_config.json rules).
+   */
+  readonly kind?: 'onnx-image' | 'clip';
+  /** Folder of a folder-based model (kind 'clip'), relative to the models folder. */
+  readonly dir?: string;
   /** Path of the ONNX file relative to the models folder. */
   readonly file: string;
   readonly input: string;
@@ -41,7 +49,7 @@ export function resolveModel(modelsDir: string, id: string): ResolvedModel {
   if (!spec) {
     throw new InvalidArgumentError(`unknown model "${id}"; known: ${registry.map((m) => m.id).join(', ')}`);
   }
-  const absolutePath = path.join(modelsDir, spec.file);
+  const absolutePath = path.resolve(modelsDir, spec.file);
   if (!existsSync(absolutePath)) throw new ModelMissingError(id, absolutePath);
   return { ...spec, absolutePath, fingerprint: modelFingerprint(spec) };
 }

@@ -34,7 +34,7 @@ export async function extractKeyframes(
     times.push(...batch.map((f) => f.time));
     batch = [];
   };
-  for await (const frame of sampleFrames(info, { fps, width: encoder.inputSize, height: encoder.inputSize, onProgress })) {
+  for await (const frame of sampleFrames(info, { fps, width: encoder.inputSize, height: encoder.inputSize, fit: encoder.fit, onProgress })) {
     sampled++;
     if (!select.keep(frame)) continue;
     batch.push(frame);

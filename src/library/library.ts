@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
@@ -10,12 +10,11 @@ import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.j
 import type { Aligner } from '../match/aligner.js';
 import { dpAligner, matchQuery, temporalNetworkAligner, type MatchOptions } from '../match/matcher.js';
 import type { MatchReport } from '../report/match-report.js';
-import { openEmbeddedDb, openPostgresDb, type Db } from '../store/db.js';
-import { migrate } from '../store/migrate.js';
+import type { Db } from '../store/db.js';
 import { Repository, type VideoRow } from '../store/repository.js';
 import { contentHash, extractKeyframes } from './extract.js';
 import { collectVideoFiles } from './files.js';
-import { acquireStoreLock } from './store-lock.js';
+import { openStore, type OpenStore } from './open-store.js';
 
 export type IndexEvent =
   | { kind: 'start'; total: number }
@@ -57,30 +56,30 @@ export class Library {
   private lastSave = Date.now();
   private dirty = false;
 
+  readonly db: Db;
+  readonly repo: Repository;
+
   private constructor(
     readonly config: Config,
-    readonly db: Db,
-    readonly repo: Repository,
+    private readonly store: OpenStore,
     readonly model: ResolvedModel,
     readonly index: VectorIndex,
-    private readonly releaseLock: () => void,
     readonly selector: KeyframeSelectorFactory,
     readonly repaired: { added: number; rebuilt: boolean },
-  ) {}
+  ) {
+    this.db = store.db;
+    this.repo = store.repo;
+  }
 
   get indexFile(): string {
     return path.join(this.config.storeDir, 'index.faiss');
   }
 
   static async open(config: Config, options: { selector?: KeyframeSelectorFactory } = {}): Promise<Library> {
-    mkdirSync(config.storeDir, { recursive: true });
     const model = resolveModel(config.modelsDir, config.modelId);
-    const releaseLock = config.databaseUrl ? () => {} : acquireStoreLock(path.join(config.storeDir, 'store.lock'));
-    let db: Db | undefined;
+    const store = await openStore(config);
     try {
-      db = config.databaseUrl ? await openPostgresDb(config.databaseUrl) : await openEmbeddedDb(path.join(config.storeDir, 'db'));
-      await migrate(db);
-      const repo = new Repository(db);
+      const { repo } = store;
       const storeModel = await repo.getMeta('model');
       if (storeModel && storeModel !== model.fingerprint) throw new ModelMismatchError(storeModel, model.fingerprint);
       const storeFps = await repo.getMeta('sampleFps');
@@ -89,12 +88,11 @@ export class Library {
       }
       const indexFile = path.join(config.storeDir, 'index.faiss');
       const { index, added, rebuilt } = await loadConsistentIndex(indexFile, repo, model);
-      const library = new Library(config, db, repo, model, index, releaseLock, options.selector ?? allFrames, { added, rebuilt });
+      const library = new Library(config, store, model, index, options.selector ?? allFrames, { added, rebuilt });
       if (added > 0 || rebuilt) library.saveIndex();
       return library;
     } catch (e) {
-      await db?.close().catch(() => {});
-      releaseLock();
+      await store.close();
       throw e;
     }
   }
@@ -235,8 +233,7 @@ export class Library {
       if (this.dirty) this.saveIndex();
       if (this.encoderPromise) await (await this.encoderPromise).close();
     } finally {
-      await this.db.close();
-      this.releaseLock();
+      await this.store.close();
     }
   }
 }

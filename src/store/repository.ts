@@ -157,6 +157,62 @@ export class Repository {
     return { videos: Number(v.videos), seconds: Number(v.seconds ?? 0), keyframes: Number(v.keyframes ?? 0) };
   }
 
+  /** Videos whose keyframes do not all have a `model` vector in keyframe_vectors_next yet. */
+  async videosPendingReindex(model: string): Promise<VideoRow[]> {
+    return this.db.query<VideoRow>(
+      `SELECT ${VIDEO_COLUMNS} FROM videos v
+       WHERE EXISTS (SELECT 1 FROM keyframes k LEFT JOIN keyframe_vectors_next n ON n.keyframe_id = k.id AND n.model = $1
+                     WHERE k.video_id = v.id AND n.keyframe_id IS NULL)
+       ORDER BY created_at, id`,
+      [model],
+    );
+  }
+
+  async keyframeTimes(videoId: string): Promise<{ id: number; t: number }[]> {
+    const rows = await this.db.query<{ id: string; t: number }>('SELECT id, t FROM keyframes WHERE video_id = $1 ORDER BY t, id', [videoId]);
+    return rows.map((r) => ({ id: Number(r.id), t: Number(r.t) }));
+  }
+
+  /** Stores one video's new vectors atomically (replacing any partial earlier attempt). */
+  async saveNextVectors(model: string, ids: readonly number[], vectors: readonly Float32Array[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM keyframe_vectors_next WHERE keyframe_id = ANY($1::bigint[])', [ids.map(String)]);
+      for (let start = 0; start < ids.length; start += 200) {
+        const params: (string | number | Buffer)[] = [model];
+        const values: string[] = [];
+        for (let i = start; i < Math.min(ids.length, start + 200); i++) {
+          params.push(ids[i], vectorToBytes(vectors[i]));
+          values.push(`($${params.length - 1}, $1, $${params.length})`);
+        }
+        await tx.query(`INSERT INTO keyframe_vectors_next (keyframe_id, model, vector) VALUES ${values.join(', ')}`, params);
+      }
+    });
+  }
+
+  /** Moves every keyframe to the new encoder's vector and records the new model, all at once. */
+  async swapInNextVectors(model: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const [missing] = await tx.query<{ n: string }>(
+        `SELECT count(*) AS n FROM keyframes k LEFT JOIN keyframe_vectors_next n ON n.keyframe_id = k.id AND n.model = $1
+         WHERE n.keyframe_id IS NULL`,
+        [model],
+      );
+      if (Number(missing.n) > 0) throw new Error(`${missing.n} keyframe(s) have no ${model} vector yet`);
+      const updated = await tx.query(
+        `UPDATE keyframes k SET vector = n.vector FROM keyframe_vectors_next n
+         WHERE n.keyframe_id = k.id AND n.model = $1 RETURNING k.id`,
+        [model],
+      );
+      await tx.query('UPDATE videos SET model = $1', [model]);
+      await tx.query(
+        `INSERT INTO library_meta (key, value) VALUES ('model', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [model],
+      );
+      await tx.query('DELETE FROM keyframe_vectors_next');
+      return updated.length;
+    });
+  }
+
   async saveResult(id: string, queryPath: string, report: object): Promise<void> {
     await this.db.query('INSERT INTO results (id, query_path, report) VALUES ($1, $2, $3)', [id, queryPath, JSON.stringify(report)]);
   }
