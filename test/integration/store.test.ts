@@ -40,7 +40,7 @@ for (const backend of backends) {
     test('migrations, video + keyframe round trip, stats, cascade delete, atomicity', async () => {
       const { db, done } = await backend.open();
       try {
-        assert.deepEqual(await migrate(db), ['001_init.sql']);
+        assert.deepEqual(await migrate(db), ['001_init.sql', '002_reindex.sql']);
         assert.deepEqual(await migrate(db), [], 'migrations run once');
         const repo = new Repository(db);
         assert.equal(await repo.setMetaIfAbsent('model', 'm@1/3'), 'm@1/3');
