@@ -20,21 +20,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { tail -20 /tmp/vidtrace-apt.log >&2; exit 1; }
 fi
 
-stamp=node_modules/.vidtrace-npm-stamp
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+# npm ci only when the lock file differs from the one last installed (script edits do not count).
+stamp=node_modules/.vidtrace-lock-sha256
+lock_sha="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sha" ]; then
   echo "setup: installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v "Unknown user config" || true
   [ -d node_modules/onnxruntime-node ] || { echo "setup: npm ci failed" >&2; exit 1; }
-  touch "$stamp"
+  echo "$lock_sha" > "$stamp"
 fi
 
 bash scripts/faiss/build.sh
 bash scripts/models/build-models.sh
 
 # Compile TypeScript when sources changed since the last build.
-if [ ! -f dist/cli.js ] || [ -n "$(find src -newer dist/cli.js -print -quit)" ] || [ tsconfig.json -nt dist/cli.js ]; then
+if [ ! -f dist/cli.js ] || [ -n "$(find src -newer dist/cli.js -print -quit)" ] || [ tsconfig.json -nt dist/cli.js ] \
+   || [ ! -d dist/store/migrations ]; then
   echo "setup: compiling TypeScript"
-  npx --no-install tsc -p tsconfig.json
-  rm -rf dist/store/migrations && cp -r src/store/migrations dist/store/migrations
-  chmod +x dist/cli.js
+  npm run --silent build
 fi

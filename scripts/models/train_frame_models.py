@@ -222,23 +222,44 @@ def pooled_inputs(maps, p, thumbs=None, thumb_scale=0.5, chunk=256):
 
 
 def export_head(head, path, doc):
+    export_linear(head.proj.weight.detach().numpy().T, head.proj.bias.detach().numpy(), head.p, head.fused, head.thumb_scale, path, doc)
+
+
+def export_linear(W, b, p, fused, thumb_scale, path, doc):
     g = Graph()
-    g.dim = head.proj.out_features
-    p = float(head.p)
+    g.dim = W.shape[1]
     x = g.op("Clip", ["feature_map", g.const(np.array(1e-6, dtype=np.float32))])
     x = g.op("Pow", [x, g.const(np.array(p, dtype=np.float32))])
     x = g.op("GlobalAveragePool", [x])
     x = g.op("Pow", [x, g.const(np.array(1.0 / p, dtype=np.float32))])
     x = g.op("Flatten", [x], axis=1)
     x = g.l2(x, 1)
-    if head.fused:
+    if fused:
         th = g.l2(export_thumb(g), 1)
-        th = g.op("Mul", [th, g.const(np.array(head.thumb_scale, dtype=np.float32))])
+        th = g.op("Mul", [th, g.const(np.array(thumb_scale, dtype=np.float32))])
         x = g.op("Concat", [x, th], axis=1)
-    W = head.proj.weight.detach().numpy().T.astype(np.float32)
-    b = head.proj.bias.detach().numpy().astype(np.float32)
-    x = g.op("Add", [g.op("MatMul", [x, g.const(W)]), g.const(b)])
+    x = g.op("Add", [g.op("MatMul", [x, g.const(np.asarray(W, dtype=np.float32))]), g.const(np.asarray(b, dtype=np.float32))])
     g.save(g.l2(x, 1), path, doc)
+
+
+def learned_whitening(feats, V, tr_bases, dim, shrink):
+    """Radenovic et al. 'Lw': whiten the within-pair covariance (clean view vs. its augmented views),
+    then PCA of the whitened clean views. Returns (W [D, dim], b [dim]) for y = x W + b."""
+    X = feats.numpy().astype(np.float64)
+    clean = X[tr_bases * V]
+    aug_idx = np.concatenate([np.arange(b * V + 1, b * V + V) for b in tr_bases])
+    diff = X[aug_idx] - np.repeat(clean, V - 1, axis=0)
+    cs = diff.T @ diff / len(diff)
+    lam, vec = np.linalg.eigh(cs)
+    lam = np.maximum(lam, 0) + shrink * lam.mean()
+    P1 = vec / np.sqrt(lam)  # cs^-1/2 (up to rotation)
+    mu = clean.mean(0)
+    xw = (clean - mu) @ P1
+    cd = xw.T @ xw / len(xw)
+    lam2, vec2 = np.linalg.eigh(cd)
+    order = np.argsort(lam2)[::-1][:dim]
+    P = P1 @ vec2[:, order]
+    return P.astype(np.float32), (-mu @ P).astype(np.float32)
 
 
 def koleo(z):
@@ -291,6 +312,14 @@ def train_head(args, meta, maps, base, clean):
         head.train()
         return float((top == want).mean())
 
+    if args.method == "lw":
+        W, b = learned_whitening(feats, V, tr_bases, args.dim, args.shrink)
+        with torch.no_grad():
+            head.proj.weight.copy_(torch.from_numpy(W.T))
+            head.proj.bias.copy_(torch.from_numpy(b))
+        acc = val_acc()
+        print(f"head: learned whitening (shrink {args.shrink}) variant={args.variant} dim={args.dim}: val@1={acc:.3f}", flush=True)
+        return head, acc, time.time() - t0
     print(f"head: variant={args.variant} dim={args.dim} steps={args.steps} batch={args.batch} val@1(before)={val_acc():.3f}", flush=True)
     best = None
     for step in range(1, args.steps + 1):
@@ -355,6 +384,8 @@ def main():
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--koleo", type=float, default=0.1)
     ap.add_argument("--gem-p", type=float, default=3.0)
+    ap.add_argument("--method", choices=["sgd", "lw"], default="sgd", help="sgd: InfoNCE training; lw: closed-form learned whitening from the same pairs")
+    ap.add_argument("--shrink", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -372,7 +403,7 @@ def main():
     else:
         head, acc, secs = train_head(args, meta, maps, base, clean)
         export_head(head, args.out, f"vidtrace MobileNetV2 + SSCD-style head ({args.variant}, {args.dim}-d), seed {args.seed}, {args.steps} steps, val@1 {acc:.3f}")
-        info = {"variant": args.variant, "dim": args.dim, "steps": args.steps, "batch": args.batch, "lr": args.lr, "wd": args.wd,
+        info = {"method": args.method, "variant": args.variant, "dim": args.dim, "steps": args.steps, "batch": args.batch, "lr": args.lr, "wd": args.wd,
                 "koleo": args.koleo, "seed": args.seed, "gem_p": float(head.p), "val_at1": acc, "train_seconds": round(secs, 1),
                 "views": len(meta["views"]), "bases": len(meta["bases"])}
         json.dump(info, open(args.out + ".train.json", "w"), indent=1)

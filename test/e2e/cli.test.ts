@@ -218,5 +218,8 @@ describe('packaging', () => {
     const res = spawnSync(process.execPath, [built, '--help'], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /match \[options\] <query>/);
+    const npx = spawnSync('npx', ['--no-install', 'vidtrace', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(npx.status, 0, npx.stderr);
+    assert.match(npx.stdout, /Find where a video was copied from/);
   });
 });

@@ -42,6 +42,7 @@ for (const backend of backends) {
       try {
         assert.deepEqual(await migrate(db), ['001_init.sql', '002_reindex.sql']);
         assert.deepEqual(await migrate(db), [], 'migrations run once');
+
         const repo = new Repository(db);
         assert.equal(await repo.setMetaIfAbsent('model', 'm@1/3'), 'm@1/3');
         assert.equal(await repo.setMetaIfAbsent('model', 'other'), 'm@1/3', 'first writer wins');
@@ -79,3 +80,17 @@ for (const backend of backends) {
     });
   });
 }
+
+test('processes starting together on one PostgreSQL database migrate it exactly once', async () => {
+  const fresh = await freshPostgresDatabase();
+  const dbs = await Promise.all([1, 2, 3].map(() => openPostgresDb(fresh.url)));
+  try {
+    const results = await Promise.all(dbs.map((db) => migrate(db)));
+    assert.deepEqual(results.map((r) => r.length).sort(), [0, 0, 2]);
+    const rows = await dbs[0].query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
+    assert.deepEqual(rows.map((r) => r.name), ['001_init.sql', '002_reindex.sql']);
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()));
+    await fresh.drop();
+  }
+});

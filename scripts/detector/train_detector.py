@@ -1,0 +1,631 @@
+#!/usr/bin/python3
+"""Train the SPD copy detector (vidtrace issue 3): a tiny anchor-free (FCOS/GFL-style) detector that
+finds copied segments as boxes in a query x reference frame-similarity matrix.
+
+  OMP_NUM_THREADS=2 /usr/bin/python3 scripts/detector/train_detector.py \
+      [--data .cache/detector/<encoder>/] [--out models/spd-detector] [--steps 6000] [--seed 0]
+
+Input: the matrices written by datasets/matrices.ts (index.json + one float32 .npy per query =
+similarity of every query keyframe to every keyframe of its reference library).
+
+Representation (mirrored exactly by src/detect/channels.ts; see models/spd-detector/card.md):
+  one matrix cell = one keyframe pair (1 s at 1 fps); rows = query, columns = reference.
+  Channels are computed on the WHOLE matrix, then cut into TILE x TILE tiles (zero padding, mask 0):
+    0 sim      clip(s, -1, 1)                                  absolute similarity (encoder-specific)
+    1 rowrel   clip((s - rowmax) / sd, -4, 0) / 4 + 1          1 at the best reference frame of a query frame
+    2 colrel   clip((s - colmax) / sd, -4, 0) / 4 + 1          1 at the best query frame of a reference frame
+    3 z        clip((s - mean) / sd, -3, 5) / 3                per-matrix standardised similarity
+    4 mask     1 inside the matrix, 0 in padding
+  mean, sd: over all cells of the matrix (sd floored at 0.02). Channels 1-3 are invariant to affine
+  changes of the similarity scale, which keeps the detector usable across encoders.
+
+Output: [N, 5, G, G], G = TILE / STRIDE; location (gy, gx) has its centre at cell
+(gy*STRIDE + STRIDE/2, gx*STRIDE + STRIDE/2) of the tile; channel 0 = score in 0..1 (localisation
+quality, GFL), channels 1..4 = distances (cells) from the centre to the box edges
+(query start, query end, reference start, reference end).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+FORMAT = 'vidtrace-spd-detector'
+VERSION = 1
+CHANNELS = ['sim', 'rowrel', 'colrel', 'z', 'mask']
+SD_FLOOR = 0.02
+REL_CLIP = 4.0
+Z_LO, Z_HI, Z_SCALE = -3.0, 5.0, 3.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Channels (keep in sync with src/detect/channels.ts)
+
+def build_channels(sim):
+    """sim [R, C] float -> [4, R, C] float32 (sim, rowrel, colrel, z); the mask is added by tiling."""
+    s = np.clip(sim.astype(np.float64), -1.0, 1.0)
+    mean = s.mean()
+    sd = max(math.sqrt(((s - mean) ** 2).mean()), SD_FLOOR)
+    rowmax = s.max(axis=1, keepdims=True)
+    colmax = s.max(axis=0, keepdims=True)
+    out = np.empty((4,) + s.shape, np.float32)
+    out[0] = s
+    out[1] = np.clip((s - rowmax) / sd, -REL_CLIP, 0.0) / REL_CLIP + 1.0
+    out[2] = np.clip((s - colmax) / sd, -REL_CLIP, 0.0) / REL_CLIP + 1.0
+    out[3] = np.clip((s - mean) / sd, Z_LO, Z_HI) / Z_SCALE
+    return out
+
+
+def cut_tile(planes, r0, c0, tile):
+    """planes [4, R, C] -> [5, tile, tile] with zero padding and the validity mask."""
+    _, R, C = planes.shape
+    t = np.zeros((5, tile, tile), np.float32)
+    h = min(tile, R - r0)
+    w = min(tile, C - c0)
+    t[:4, :h, :w] = planes[:, r0:r0 + h, c0:c0 + w]
+    t[4, :h, :w] = 1.0
+    return t
+
+
+def tile_origins(n, tile, stride):
+    if n <= tile:
+        return [0]
+    out = list(range(0, n - tile, stride))
+    out.append(n - tile)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Model
+
+class Block(nn.Module):
+    """Depthwise-separable residual block with dilation (cheap context along both time axes)."""
+
+    def __init__(self, c, d):
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, padding=d, dilation=d, groups=c, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.pw = nn.Conv2d(c, c, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.dw(x)))
+        return F.relu(x + self.bn2(self.pw(y)))
+
+
+class SpdNet(nn.Module):
+    def __init__(self, cin=5, width=32, stride=4, dilations=(1, 2, 4, 8, 1), box_scale=4.0):
+        super().__init__()
+        self.stride = stride
+        self.box_scale = box_scale
+        # Patchify stem: each STRIDE x STRIDE block of cells -> one feature vector.
+        self.stem = nn.Conv2d(cin, width, stride, stride=stride, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        self.blocks = nn.Sequential(*[Block(width, d) for d in dilations])
+        self.cls = nn.Conv2d(width, 1, 1)
+        self.reg = nn.Conv2d(width, 4, 1)
+        nn.init.constant_(self.cls.bias, -4.0)
+        nn.init.zeros_(self.reg.weight)
+        nn.init.constant_(self.reg.bias, 0.5)
+
+    def raw(self, x):
+        f = self.blocks(F.relu(self.bn(self.stem(x))))
+        return self.cls(f), F.softplus(self.reg(f)) * self.box_scale
+
+    def forward(self, x):
+        logit, dist = self.raw(x)
+        return torch.cat([torch.sigmoid(logit), dist], 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Data
+
+class Data:
+    def __init__(self, root):
+        self.root = root
+        with open(os.path.join(root, 'index.json')) as f:
+            self.index = json.load(f)
+        self.mats = {}
+        for q in self.index['queries']:
+            self.mats[q['key']] = np.load(os.path.join(root, q['file']))
+        self.libs = self.index['libraries']
+        self.train = [q for q in self.index['queries'] if q['split'] == 'train' and q['rows'] > 0]
+        self.val = [q for q in self.index['queries'] if q['split'] == 'val' and q['rows'] > 0]
+        self.by_lib = {}
+        for q in self.train:
+            self.by_lib.setdefault(q['library'], []).append(q)
+
+    def ref(self, q, k):
+        return self.libs[q['library']]['refs'][k]
+
+    def block(self, q, k):
+        r = self.ref(q, k)
+        return self.mats[q['key']][:, r['offset']:r['offset'] + r['frames']]
+
+    def gt_cells(self, q, k):
+        """GT boxes of (query, ref) in cells as (q0, r0, q1, r1)."""
+        out = []
+        for g in q['gt']:
+            if g['ref'] == k:
+                out.extend([tuple(b) for b in g['cells']])
+        return out
+
+
+def compose(data, rng):
+    """One training matrix + GT boxes (q0, r0, q1, r1) in cells."""
+    u = rng.rand()
+    if u < 0.55:
+        # A (query, reference) pair as the matcher aligns it.
+        q = data.train[rng.randint(len(data.train))]
+        pairs = q['pairs']
+        weights = np.array([3.0 if p['kind'] == 'gt' else 1.0 for p in pairs])
+        p = pairs[rng.choice(len(pairs), p=weights / weights.sum())]
+        return data.block(q, p['ref']).astype(np.float32), data.gt_cells(q, p['ref'])
+    if u < 0.85:
+        # Long reference: several references of the query's library concatenated (random order).
+        q = data.train[rng.randint(len(data.train))]
+        refs = data.libs[q['library']]['refs']
+        pool = [p['ref'] for p in q['pairs']]
+        k = rng.randint(2, 9)
+        chosen = list(rng.choice(pool, size=min(k, len(pool)), replace=False))
+        extra = [i for i in range(len(refs)) if i not in chosen and refs[i]['frames'] > 0]
+        while len(chosen) < k and extra:
+            chosen.append(extra.pop(rng.randint(len(extra))))
+        rng.shuffle(chosen)
+        cols, boxes, off = [], [], 0
+        for k2 in chosen:
+            b = data.block(q, k2)
+            cols.append(b)
+            boxes += [(a, r0 + off, c, r1 + off) for (a, r0, c, r1) in data.gt_cells(q, k2)]
+            off += b.shape[1]
+        return np.concatenate(cols, 1).astype(np.float32), boxes
+    # Long query and long reference: queries of one library stacked, against several references.
+    lib = list(data.by_lib.keys())[rng.randint(len(data.by_lib))]
+    n_lib = len(data.by_lib[lib])
+    qs = [data.by_lib[lib][i] for i in rng.choice(n_lib, size=min(n_lib, rng.randint(2, 6)), replace=False)]
+    refs = data.libs[lib]['refs']
+    wanted = {g['ref'] for q in qs for g in q['gt']}
+    chosen = list(wanted)[: rng.randint(1, 4)]
+    extra = [i for i in range(len(refs)) if i not in chosen and refs[i]['frames'] > 0]
+    for _ in range(rng.randint(0, 4)):
+        if extra:
+            chosen.append(extra.pop(rng.randint(len(extra))))
+    if not chosen:
+        chosen = [extra[0]]
+    rng.shuffle(chosen)
+    rows, boxes, roff = [], [], 0
+    for q in qs:
+        cols, coff = [], 0
+        for k2 in chosen:
+            b = data.block(q, k2)
+            cols.append(b)
+            boxes += [(a + roff, r0 + coff, c + roff, r1 + coff) for (a, r0, c, r1) in data.gt_cells(q, k2)]
+            coff += b.shape[1]
+        rows.append(np.concatenate(cols, 1))
+        roff += q['rows']
+    return np.concatenate(rows, 0).astype(np.float32), boxes
+
+
+def augment(m, boxes, rng):
+    R, C = m.shape
+    boxes = [tuple(b) for b in boxes]
+    # Speed change of the whole matrix along one axis (the band tilts).
+    if rng.rand() < 0.3 and min(R, C) >= 3:
+        f = math.exp(rng.uniform(math.log(0.6), math.log(1.6)))
+        axis = rng.randint(2)
+        n = m.shape[axis]
+        n2 = max(2, int(round(n * f)))
+        f = n2 / n
+        src = (np.arange(n2) + 0.5) / f - 0.5
+        src = np.clip(src, 0, n - 1)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        w = (src - lo).astype(np.float32)
+        if axis == 0:
+            m = m[lo] * (1 - w)[:, None] + m[hi] * w[:, None]
+            boxes = [(a * f, b, c * f, d) for (a, b, c, d) in boxes]
+        else:
+            m = m[:, lo] * (1 - w)[None, :] + m[:, hi] * w[None, :]
+            boxes = [(a, b * f, c, d * f) for (a, b, c, d) in boxes]
+        R, C = m.shape
+    # Time reversal of both axes together (the band keeps its orientation).
+    if rng.rand() < 0.5:
+        m = m[::-1, ::-1]
+        boxes = [(R - c, C - d, R - a, C - b) for (a, b, c, d) in boxes]
+    # Mild affine change of the similarity scale (other encoders, other content).
+    if rng.rand() < 0.4:
+        m = m * rng.uniform(0.85, 1.15) + rng.uniform(-0.08, 0.08)
+    return np.ascontiguousarray(m, dtype=np.float32), boxes
+
+
+def targets(boxes, tile, stride, valid_h, valid_w):
+    """Per-location assignment. Returns pos [G,G] bool, box [4,G,G] (q0,r0,q1,r1), ignore [G,G] bool."""
+    G = tile // stride
+    cy = (np.arange(G) * stride + stride / 2.0)[:, None] * np.ones((1, G))
+    cx = (np.arange(G) * stride + stride / 2.0)[None, :] * np.ones((G, 1))
+    best_area = np.full((G, G), np.inf)
+    pos = np.zeros((G, G), bool)
+    ign = np.zeros((G, G), bool)
+    tgt = np.zeros((4, G, G), np.float32)
+    for (q0, r0, q1, r1), ok in boxes:
+        # Distance of every location centre to the band (the box diagonal).
+        dq, dr = q1 - q0, r1 - r0
+        L2 = dq * dq + dr * dr
+        t = np.clip(((cy - q0) * dq + (cx - r0) * dr) / max(L2, 1e-6), 0, 1)
+        dist = np.hypot(cy - (q0 + t * dq), cx - (r0 + t * dr))
+        inside = (cy >= q0 - 1) & (cy <= q1 + 1) & (cx >= r0 - 1) & (cx <= r1 + 1)
+        near = inside & (dist <= 0.75 * stride)
+        # The location closest to the box centre is always positive (short copies).
+        mq, mr = (q0 + q1) / 2, (r0 + r1) / 2
+        gy = min(G - 1, max(0, int(mq // stride)))
+        gx = min(G - 1, max(0, int(mr // stride)))
+        near[gy, gx] = True
+        if not ok:
+            ign |= near | (inside & (dist <= 1.5 * stride))
+            continue
+        area = max(dq, 0.5) * max(dr, 0.5)
+        upd = near & (area < best_area)
+        best_area[upd] = area
+        pos |= upd
+        tgt[0][upd], tgt[1][upd], tgt[2][upd], tgt[3][upd] = q0, r0, q1, r1
+        # Locations close to (but not on) a band are neither positive nor negative.
+        ign |= inside & (dist <= 1.5 * stride) & ~near
+    ign &= ~pos
+    # Padding-only locations: plain negatives (easy), nothing to ignore.
+    return pos, tgt, ign
+
+
+def sample(data, rng, tile, stride):
+    m, boxes = compose(data, rng)
+    m, boxes = augment(m, boxes, rng)
+    R, C = m.shape
+    planes = build_channels(m)
+    # Random tile window; biased toward windows holding a copy.
+    def start(n, lo_hi=None):
+        if n <= tile:
+            return 0
+        if lo_hi is not None:
+            lo = int(max(0, min(n - tile, math.floor(lo_hi[1]) - tile + 2)))
+            hi = int(min(n - tile, max(0, math.ceil(lo_hi[0]) - 2)))
+            if lo <= hi:
+                return rng.randint(lo, hi + 1)
+        return rng.randint(0, n - tile + 1)
+    focus = boxes[rng.randint(len(boxes))] if boxes and rng.rand() < 0.7 else None
+    r0 = start(R, None if focus is None else (focus[0], focus[2]))
+    c0 = start(C, None if focus is None else (focus[1], focus[3]))
+    x = cut_tile(planes, r0, c0, tile)
+    h, w = min(tile, R - r0), min(tile, C - c0)
+    tboxes = []
+    for (a, b, c, d) in boxes:
+        qa, qc = max(a - r0, 0), min(c - r0, h)
+        rb, rd = max(b - c0, 0), min(d - c0, w)
+        if qc - qa <= 0 or rd - rb <= 0:
+            continue
+        # A box clipped to a sliver by the window is ignored rather than taught as a copy.
+        ok = (qc - qa) >= min(2.0, c - a) and (rd - rb) >= min(2.0, d - b)
+        tboxes.append(((qa, rb, qc, rd), ok))
+    pos, tgt, ign = targets(tboxes, tile, stride, h, w)
+    return x, pos, tgt, ign
+
+
+def batch(data, rng, n, tile, stride):
+    xs, ps, ts, igs = zip(*[sample(data, rng, tile, stride) for _ in range(n)])
+    return (torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ts)), torch.from_numpy(np.stack(igs)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Loss
+
+def decode(dist, stride):
+    """dist [B,4,G,G] (dq0, dq1, dr0, dr1) -> boxes [B,4,G,G] (q0, r0, q1, r1) in tile cells."""
+    B, _, G, _ = dist.shape
+    c = torch.arange(G, dtype=dist.dtype) * stride + stride / 2.0
+    cy = c.view(1, G, 1).expand(B, G, G)
+    cx = c.view(1, 1, G).expand(B, G, G)
+    return torch.stack([cy - dist[:, 0], cx - dist[:, 2], cy + dist[:, 1], cx + dist[:, 3]], 1)
+
+
+def iou_giou(a, b):
+    """a, b [...,4] (q0, r0, q1, r1) -> iou, giou."""
+    iq = (torch.min(a[..., 2], b[..., 2]) - torch.max(a[..., 0], b[..., 0])).clamp(min=0)
+    ir = (torch.min(a[..., 3], b[..., 3]) - torch.max(a[..., 1], b[..., 1])).clamp(min=0)
+    inter = iq * ir
+    area = lambda x: (x[..., 2] - x[..., 0]).clamp(min=0) * (x[..., 3] - x[..., 1]).clamp(min=0)
+    union = area(a) + area(b) - inter + 1e-6
+    iou = inter / union
+    eq = torch.max(a[..., 2], b[..., 2]) - torch.min(a[..., 0], b[..., 0])
+    er = torch.max(a[..., 3], b[..., 3]) - torch.min(a[..., 1], b[..., 1])
+    enc = eq * er + 1e-6
+    return iou, iou - (enc - union) / enc
+
+
+def loss_fn(model, x, pos, tgt, ign, stride):
+    logit, dist = model.raw(x)
+    logit = logit[:, 0]
+    boxes = decode(dist, stride)
+    npos = max(1.0, float(pos.sum()))
+    quality = torch.zeros_like(logit)
+    box_loss = torch.zeros(())
+    if pos.any():
+        pb = boxes.permute(0, 2, 3, 1)[pos]
+        tb = tgt.permute(0, 2, 3, 1)[pos]
+        iou, giou = iou_giou(pb, tb)
+        quality[pos] = iou.detach().clamp(min=0.05)
+        box_loss = (1 - giou).sum() / npos
+    # Quality focal loss (GFL): the score learns the IoU of its own box at positives, 0 elsewhere.
+    p = torch.sigmoid(logit)
+    qfl = F.binary_cross_entropy_with_logits(logit, quality, reduction='none') * (quality - p).abs().pow(2.0)
+    qfl = (qfl * (~ign).float()).sum() / npos
+    return qfl + 2.0 * box_loss, float(qfl), float(box_loss)
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation (quick: pair-level, same decode as inference without the cross-tile fusion)
+
+def nms(boxes, scores, iou_thr):
+    order = np.argsort(-scores)
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iq = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
+        ir = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
+        inter = iq * ir
+        ar = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+        smaller = np.minimum(ar(boxes[i]), ar(boxes[rest])) + 1e-6
+        iou = inter / (ar(boxes[i]) + ar(boxes[rest]) - inter + 1e-6)
+        order = rest[(iou < iou_thr) & (inter / smaller < 0.8)]
+    return keep
+
+
+@torch.no_grad()
+def detect(model, m, tile, tile_stride, stride, min_score=0.05, iou_thr=0.5):
+    R, C = m.shape
+    planes = build_channels(m)
+    tiles, origins = [], []
+    for r0 in tile_origins(R, tile, tile_stride):
+        for c0 in tile_origins(C, tile, tile_stride):
+            tiles.append(cut_tile(planes, r0, c0, tile))
+            origins.append((r0, c0))
+    y = model(torch.from_numpy(np.stack(tiles))).numpy()
+    G = tile // stride
+    c = np.arange(G) * stride + stride / 2.0
+    allb, alls = [], []
+    for (r0, c0), t in zip(origins, y):
+        s = t[0]
+        gy, gx = np.nonzero(s >= min_score)
+        if gy.size == 0:
+            continue
+        cy, cx = c[gy] + r0, c[gx] + c0
+        b = np.stack([cy - t[1, gy, gx], cx - t[3, gy, gx], cy + t[2, gy, gx], cx + t[4, gy, gx]], 1)
+        b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, R)
+        b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, C)
+        allb.append(b)
+        alls.append(s[gy, gx])
+    if not allb:
+        return np.zeros((0, 4)), np.zeros(0)
+    b, s = np.concatenate(allb), np.concatenate(alls)
+    ok = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    b, s = b[ok], s[ok]
+    keep = nms(b, s, iou_thr)[:5]
+    return b[keep], s[keep]
+
+
+def pair_pr(pred, gt):
+    """VCSL pair precision/recall (product of axes), boxes (q0, r0, q1, r1)."""
+    if len(pred) == 0 or len(gt) == 0:
+        return (0.0 if len(pred) else 1.0), (0.0 if len(gt) else 1.0)
+
+    def union_len(iv):
+        iv = sorted(iv)
+        tot, cur = 0.0, None
+        for s, e in iv:
+            if cur is None or s > cur[1]:
+                if cur:
+                    tot += cur[1] - cur[0]
+                cur = [s, e]
+            else:
+                cur[1] = max(cur[1], e)
+        return tot + (cur[1] - cur[0] if cur else 0.0)
+
+    def covered(frm, against):
+        q = r = 0.0
+        for a in frm:
+            iq, ir = [], []
+            for b in against:
+                s0, e0 = max(a[0], b[0]), min(a[2], b[2])
+                s1, e1 = max(a[1], b[1]), min(a[3], b[3])
+                if e0 > s0 and e1 > s1:
+                    iq.append((s0, e0))
+                    ir.append((s1, e1))
+            q += union_len(iq)
+            r += union_len(ir)
+        return q, r
+
+    pq, pr = covered(pred, gt)
+    rq, rr = covered(gt, pred)
+    P = (pq / sum(a[2] - a[0] for a in pred)) * (pr / sum(a[3] - a[1] for a in pred))
+    Rc = (rq / sum(a[2] - a[0] for a in gt)) * (rr / sum(a[3] - a[1] for a in gt))
+    return P, Rc
+
+
+def validate(model, data, tile, tile_stride, stride, thresholds=(0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)):
+    """Matcher-like: every val query vs its candidate references; VCSL micro P/R/F1 and FAR per threshold."""
+    model.eval()
+    dets = []
+    for q in data.val:
+        per = []
+        refs = {c['ref'] for c in q['candidates']}
+        for k in refs:
+            b, s = detect(model, data.block(q, k), tile, tile_stride, stride)
+            per.append((k, b, s, data.gt_cells(q, k)))
+        gt_refs = {g['ref'] for g in q['gt']}
+        for k in gt_refs - refs:
+            per.append((k, np.zeros((0, 4)), np.zeros(0), data.gt_cells(q, k)))
+        dets.append((q, per))
+    model.train()
+    res = {}
+    for thr in thresholds:
+        psum = pn = rsum = rn = 0
+        alarms = negs = top1 = npos = 0
+        for q, per in dets:
+            best = (-1, None)
+            for k, b, s, gt in per:
+                keep = s >= thr
+                pred = [tuple(x) for x in b[keep]]
+                if pred and s[keep].max() > best[0]:
+                    best = (s[keep].max(), k)
+                if not pred and not gt:
+                    continue
+                P, Rc = pair_pr(pred, gt)
+                if pred:
+                    psum += P
+                    pn += 1
+                if gt:
+                    rsum += Rc
+                    rn += 1
+            if q['negative'] or not q['gt']:
+                negs += 1
+                alarms += best[1] is not None
+            else:
+                npos += 1
+                top1 += best[1] is not None and any(g['ref'] == best[1] for g in q['gt'])
+        P = psum / pn if pn else 0.0
+        Rc = rsum / rn if rn else 0.0
+        F1 = 2 * P * Rc / (P + Rc) if P + Rc else 0.0
+        res[thr] = dict(precision=P, recall=Rc, f1=F1, far=alarms / max(1, negs), top1=top1 / max(1, npos))
+    return res
+
+
+# ------------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default=None, help='matrices dir (default: .cache/detector/current.json)')
+    ap.add_argument('--out', default='models/spd-detector')
+    ap.add_argument('--steps', type=int, default=6000)
+    ap.add_argument('--batch', type=int, default=48)
+    ap.add_argument('--lr', type=float, default=3e-3)
+    ap.add_argument('--width', type=int, default=32)
+    ap.add_argument('--tile', type=int, default=64)
+    ap.add_argument('--stride', type=int, default=4)
+    ap.add_argument('--tile-stride', type=int, default=32, help='tile step at inference (overlap = tile - tile-stride)')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--eval-every', type=int, default=1000)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.RandomState(args.seed)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    data_dir = args.data
+    if data_dir is None:
+        with open(os.path.join(root, '.cache/detector/current.json')) as f:
+            data_dir = json.load(f)['dir']
+    t0 = time.time()
+    data = Data(data_dir)
+    ix = data.index
+    print(f'data: {data_dir} encoder {ix["fingerprint"]}, train {len(data.train)} queries, val {len(data.val)} queries ({time.time() - t0:.1f} s)', flush=True)
+
+    model = SpdNet(width=args.width, stride=args.stride)
+    nparams = sum(p.numel() for p in model.parameters())
+    print(f'model: {nparams} parameters, tile {args.tile}, output stride {args.stride}', flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    warm = min(300, args.steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
+    t_train = time.time()
+    best = (-1.0, None, None)
+    hist = []
+    run = [0.0, 0.0, 0.0]
+    for step in range(1, args.steps + 1):
+        x, pos, tgt, ign = batch(data, rng, args.batch, args.tile, args.stride)
+        loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, args.stride)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        run = [0.98 * r + 0.02 * v for r, v in zip(run, (float(loss), qfl, bl))]
+        if step % 100 == 0:
+            print(f'step {step}/{args.steps} loss {run[0]:.3f} (qfl {run[1]:.3f} box {run[2]:.3f}) lr {sched.get_last_lr()[0]:.2e} {time.time() - t_train:.0f} s', flush=True)
+        if step % args.eval_every == 0 or step == args.steps:
+            res = validate(model, data, args.tile, args.tile_stride, args.stride)
+            # Model selection: best F1 among thresholds whose false-alarm rate is <= 5 %.
+            ok = [(v['f1'], t) for t, v in res.items() if v['far'] <= 0.05] or [(0.0, None)]
+            f1, thr = max(ok)
+            hist.append(dict(step=step, f1=f1, threshold=thr, res={str(k): v for k, v in res.items()}))
+            line = ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}/top1={v["top1"]:.2f}' for t, v in res.items())
+            print(f'val step {step}: {line}', flush=True)
+            if f1 > best[0]:
+                best = (f1, step, {k: v.clone() for k, v in model.state_dict().items()})
+    train_seconds = time.time() - t_train
+    print(f'training: {train_seconds:.0f} s; best val F1 {best[0]:.3f} at step {best[1]}', flush=True)
+    model.load_state_dict(best[2])
+    model.eval()
+
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, 'model.onnx')
+    dummy = torch.zeros(2, 5, args.tile, args.tile)
+    torch.onnx.export(model, dummy, onnx_path, opset_version=17, input_names=['tiles'], output_names=['boxes'],
+                      dynamic_axes={'tiles': {0: 'n'}, 'boxes': {0: 'n'}}, do_constant_folding=True)
+    import hashlib
+    with open(onnx_path, 'rb') as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    final = validate(model, data, args.tile, args.tile_stride, args.stride)
+    meta = {
+        'format': FORMAT,
+        'version': VERSION,
+        'file': 'model.onnx',
+        'sha256': sha,
+        'bytes': os.path.getsize(onnx_path),
+        'input': {'name': 'tiles', 'shape': ['n', len(CHANNELS), args.tile, args.tile], 'channels': CHANNELS},
+        'output': {'name': 'boxes', 'shape': ['n', 5, args.tile // args.stride, args.tile // args.stride],
+                   'layout': 'channel 0 = score (0..1), 1..4 = distances in cells from the location centre to query start, query end, reference start, reference end; location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) tile cells'},
+        'tile': args.tile,
+        'stride': args.stride,
+        'channelParams': {'sdFloor': SD_FLOOR, 'relClip': REL_CLIP, 'zLo': Z_LO, 'zHi': Z_HI, 'zScale': Z_SCALE},
+        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'fuseGap': 2, 'fuseTolerance': 2.5, 'maxSegments': 5},
+        'calibration': {'kind': 'platt', 'a': 1.0, 'b': 0.0, 'fitted': False},
+        'threshold': 0.3,
+        'encoder': {'fingerprint': ix['fingerprint'], 'fps': ix['fps']},
+        'training': {
+            'data': data_dir, 'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
+            'steps': args.steps, 'bestStep': best[1], 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'seed': args.seed,
+            'parameters': nparams, 'seconds': round(train_seconds), 'torch': torch.__version__, 'createdAt': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+            'pythonValidation': {str(k): v for k, v in final.items()}, 'history': hist,
+        },
+    }
+    with open(os.path.join(args.out, 'meta.json'), 'w') as f:
+        json.dump(meta, f, indent=1)
+    # Parity fixture for scripts/detector/verify.ts: channels and ONNX outputs computed here.
+    vr = np.random.RandomState(123)
+    cases = []
+    for q in data.val[:3]:
+        k = q['pairs'][0]['ref']
+        cases.append(data.block(q, k))
+    big = np.concatenate([data.mats[q['key']] for q in data.val[:6]], 0)[:, :150]
+    cases.append(big)
+    cases.append((vr.rand(7, 9) * 0.6).astype(np.float32))
+    fixture = []
+    for m in cases:
+        planes = build_channels(m)
+        t = cut_tile(planes, 0, 0, args.tile)
+        with torch.no_grad():
+            y = model(torch.from_numpy(t[None]))[0].numpy()
+        fixture.append({'rows': m.shape[0], 'cols': m.shape[1], 'sim': m.astype(np.float32).ravel().tolist(),
+                        'channels': planes.ravel().tolist(), 'tile0': y.ravel().tolist()})
+    with open(os.path.join(data_dir, 'verify.json'), 'w') as f:
+        json.dump(fixture, f)
+    print(f'wrote {onnx_path} ({meta["bytes"]} bytes, sha256 {sha[:12]}) and meta.json; val (python decode): ' +
+          ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}' for t, v in final.items()), flush=True)
+
+
+if __name__ == '__main__':
+    main()
