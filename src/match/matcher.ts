@@ -4,6 +4,7 @@ import type { Repository } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
 import { similarityMatrix } from './similarity.js';
 import type { Aligner } from './aligner.js';
+import { boxEvidence } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
 import { temporalNetwork, type TemporalNetworkOptions } from './temporal-network.js';
 
@@ -79,6 +80,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
         query: [query.times[s.queryStart], Math.min(query.duration, query.times[s.queryEnd] + ctx.sampleInterval)],
         reference: [ref.times[s.refStart], Math.min(video.duration, ref.times[s.refEnd] + ctx.sampleInterval)],
         score: s.score,
+        evidence: boxEvidence(sim, s, query.times, ref.times),
       }));
     if (segments.length === 0) continue;
     segments.sort((a, b) => a.query[0] - b.query[0]);

@@ -1,8 +1,12 @@
+import type { Evidence } from '../match/evidence.js';
+
 /** The `match --json` contract (benchmarks and the API depend on it). Times are seconds. */
 export interface SegmentReport {
   query: [number, number];
   reference: [number, number];
   score: number;
+  /** The frame pairs behind the claim (extension of the contract; may be omitted by consumers). */
+  evidence?: Evidence;
 }
 
 export interface MatchEntry {
@@ -32,6 +36,7 @@ export function roundReport(report: MatchReport): MatchReport {
         query: [round(s.query[0]), round(s.query[1])],
         reference: [round(s.reference[0]), round(s.reference[1])],
         score: round(s.score, 4),
+        ...(s.evidence ? { evidence: s.evidence } : {}),
       })),
     })),
   };

@@ -76,6 +76,11 @@ describe('vidtrace CLI on the embedded store', () => {
     const best = m.segments[0];
     assert.ok(overlap(best.query, [3, 11]) >= 5, `query segment ${best.query}`);
     assert.ok(overlap(best.reference, [10, 18]) >= 5, `reference segment ${best.reference}`);
+    // Every claim carries its evidence: aligned frame pairs inside the box.
+    assert.ok(best.evidence && best.evidence.pairs.length >= 5);
+    for (const [qt, rt, sim] of best.evidence.pairs) {
+      assert.ok(qt >= best.query[0] && qt < best.query[1] && rt >= best.reference[0] && rt < best.reference[1] && sim > 0);
+    }
 
     const small = JSON.parse(cli('match', path.join(queries, 'cockatoo-copy.mp4'), '--json').stdout) as MatchReport;
     assert.equal(path.basename(small.matches[0]?.reference.path ?? ''), 'cockatoo.mp4');

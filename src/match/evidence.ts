@@ -1,0 +1,27 @@
+import type { Matrix } from './similarity.js';
+import type { FrameSegment } from './temporal-network.js';
+
+/** Why a segment is claimed: the best-matching reference frame of each query frame inside the box. */
+export interface Evidence {
+  /** [query time, reference time, cosine similarity] per query keyframe of the box. */
+  pairs: [number, number, number][];
+  meanSimilarity: number;
+}
+
+export function boxEvidence(sim: Matrix, seg: FrameSegment, queryTimes: readonly number[], refTimes: readonly number[]): Evidence {
+  const pairs: [number, number, number][] = [];
+  for (let i = seg.queryStart; i <= seg.queryEnd; i++) {
+    let best = -Infinity;
+    let bestJ = seg.refStart;
+    for (let j = seg.refStart; j <= seg.refEnd; j++) {
+      const s = sim.data[i * sim.cols + j];
+      if (s > best) {
+        best = s;
+        bestJ = j;
+      }
+    }
+    pairs.push([queryTimes[i], refTimes[bestJ], Math.round(best * 1e4) / 1e4]);
+  }
+  const meanSimilarity = pairs.length ? pairs.reduce((s, p) => s + p[2], 0) / pairs.length : 0;
+  return { pairs, meanSimilarity: Math.round(meanSimilarity * 1e4) / 1e4 };
+}
