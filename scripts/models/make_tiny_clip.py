@@ -12,11 +12,12 @@ It has the input/output signature of the real exports but none of their knowledg
 input so tests can check preprocessing and tokenization numerically (before the encoder's L2 normalisation,
 which ratios to the constant 1 survive):
 
-  image_embeds[:, 0:3]  per-channel means of pixel_values       text_embeds[:, 0]  position of the first end token
-  image_embeds[:, 3]    1                                       text_embeds[:, 1]  sum of attention_mask
+  image_embeds[:, 0:3]  per-channel means of pixel_values       text_embeds[:, 0]  position of the first end token / 100
+  image_embeds[:, 3]    1                                       text_embeds[:, 1]  sum of attention_mask / 100
   image_embeds[:, 4]    red: mean(left half) - mean(right half) text_embeds[:, 2]  1
-  image_embeds[:, 5]    red: mean(top half) - mean(bottom half) text_embeds[:, 3]  sum of input_ids * attention_mask
+  image_embeds[:, 5]    red: mean(top half) - mean(bottom half) text_embeds[:, 3]  sum of input_ids * attention_mask / 1e5
   the rest              random features (conv / attention)      the rest           random features (attention)
+(The text readouts are scaled to about 1 so that the random features still tell texts apart.)
 
 Flavors:
   openai   OpenAI CLIP ViT-B/32 as exported by transformers.js (Xenova/clip-vit-base-patch32): byte-level BPE with
@@ -25,7 +26,8 @@ Flavors:
   chinese  Chinese-CLIP (OFA-Sys/chinese-clip-vit-base-patch16): BERT WordPiece with [CLS]/[SEP] and CJK characters,
            inputs input_ids + attention_mask + token_type_ids, pooled at [CLS], length 52, resize to 224x224.
   variant  Other plausible export names: vision input `images`, outputs `hidden` + `pooled` (no known name);
-           text input `input_ids` int32 only, fixed length 77, outputs `last_hidden_state` + `text_features`.
+           text input `input_ids` int32 only, fixed length 77 (the tokenizer.json says 64: the graph must win),
+           outputs `last_hidden_state` + `text_features`.
 
 Usage: /usr/bin/python3 scripts/models/make_tiny_clip.py OUT [--flavor openai|chinese|variant] [--dim 32]
        [--seed 0] [--force]
@@ -218,8 +220,8 @@ class TinyText(nn.Module):
         end_position = (first_end * index[None, :]).sum(dim=1)
         checksum = (ids.to(x.dtype) * mask).sum(dim=1)
         one = torch.ones_like(checksum)
-        embeds = torch.cat([end_position[:, None], mask.sum(dim=1)[:, None], one[:, None], checksum[:, None],
-                            self.proj(pooled)], dim=1)
+        embeds = torch.cat([end_position[:, None] / 100, mask.sum(dim=1)[:, None] / 100, one[:, None],
+                            checksum[:, None] / 1e5, self.proj(pooled)], dim=1)
         return embeds, hidden
 
 
@@ -265,6 +267,8 @@ def generate(out, flavor, dim, seed):
                    ["text_embeds", "last_hidden_state"], dyn)
         elif flavor == "variant":
             tokenizer = clip_tokenizer_json()
+            # A length in the file that the graph's fixed 77 must override.
+            tokenizer["truncation"] = {"direction": "Right", "max_length": 64, "strategy": "LongestFirst", "stride": 0}
             text = TinyText(CLIP_VOCAB, dim, 77, EOS, causal=True, token_types=False).eval()
 
             class IdsOnly(nn.Module):

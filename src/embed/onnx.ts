@@ -19,3 +19,9 @@ export async function createOnnxSession(modelPath: string, threads: number): Pro
 export function floatTensor(data: Float32Array, dims: readonly number[]): OnnxTensor {
   return new ort.Tensor('float32', data, dims);
 }
+
+export function intTensor(type: 'int64' | 'int32', values: readonly number[], dims: readonly number[]): OnnxTensor {
+  return type === 'int64'
+    ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims)
+    : new ort.Tensor('int32', Int32Array.from(values), dims);
+}

@@ -50,6 +50,8 @@ export function resolveModel(modelsDir: string, id: string): ResolvedModel {
     throw new InvalidArgumentError(`unknown model "${id}"; known: ${registry.map((m) => m.id).join(', ')}`);
   }
   const absolutePath = path.resolve(modelsDir, spec.file);
-  if (!existsSync(absolutePath)) throw new ModelMissingError(id, absolutePath);
+  if (!existsSync(absolutePath)) {
+    throw new ModelMissingError(id, absolutePath, spec.kind === 'clip' ? 'run `npm run models:clip` (needs the internet) or place the export there by hand (docs/clip.md)' : undefined);
+  }
   return { ...spec, absolutePath, fingerprint: modelFingerprint(spec) };
 }

@@ -1,7 +1,8 @@
 import type { Config } from '../config.js';
 import { sampleFrames, type Frame } from '../decode/frames.js';
 import { probeVideo } from '../decode/probe.js';
-import { createFrameEncoder, ENCODER_BATCH, type FrameEncoder } from '../embed/onnx-encoder.js';
+import { createEncoder } from '../embed/create-encoder.js';
+import { ENCODER_BATCH, type FrameEncoder } from '../embed/onnx-encoder.js';
 import { resolveModel } from '../embed/registry.js';
 import { describeError, isVidtraceError, MediaChangedError } from '../errors.js';
 import { contentHash } from './extract.js';
@@ -49,7 +50,7 @@ export async function reindexLibrary(config: Config, onEvent: (e: ReindexEvent) 
     const all = await repo.listVideos();
     const pending = await repo.videosPendingReindex(model.fingerprint);
     onEvent({ kind: 'start', from: from ?? '(empty library)', to: model.fingerprint, pending: pending.length, total: all.length });
-    encoder = await createFrameEncoder(model, config.threads);
+    encoder = await createEncoder(model, config.modelsDir, config.threads);
     for (const [position, video] of pending.entries()) {
       onEvent({ kind: 'video', video, position, total: pending.length });
       try {
@@ -88,7 +89,7 @@ async function embedAtTimes(
   const wanted = [...times];
   const picked: Frame[] = [];
   let next = 0;
-  for await (const frame of sampleFrames(info, { fps, width: encoder.inputSize, height: encoder.inputSize, onProgress })) {
+  for await (const frame of sampleFrames(info, { fps, width: encoder.inputSize, height: encoder.inputSize, fit: encoder.fit, onProgress })) {
     while (next < wanted.length && wanted[next] < frame.time - TIME_TOLERANCE) next++;
     if (next < wanted.length && Math.abs(wanted[next] - frame.time) <= TIME_TOLERANCE) {
       picked.push(frame);

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import type { Frame } from '../../decode/frames.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { createOnnxSession, floatTensor, type OnnxSession, type OnnxTensor } from '../onnx.js';
+import { createOnnxSession, floatTensor, intTensor, type OnnxSession, type OnnxTensor } from '../onnx.js';
 import { ENCODER_BATCH, type FrameEncoder } from '../onnx-encoder.js';
 import { modelFingerprint, type ResolvedModel } from '../registry.js';
 import { l2normalize } from '../vector-math.js';
@@ -102,16 +102,6 @@ function requireFloat32(file: string, v: ValueInfo): void {
 }
 
 type IntType = 'int64' | 'int32';
-type IntTensorCtor = new (type: IntType, data: BigInt64Array | Int32Array, dims: readonly number[]) => OnnxTensor;
-let intTensorCtor: IntTensorCtor | undefined;
-
-/** onnx.ts exposes float tensors only; integer tensors are built with the same Tensor class. */
-function intTensor(type: IntType, values: readonly number[], dims: readonly number[]): OnnxTensor {
-  intTensorCtor ??= floatTensor(new Float32Array(0), [0]).constructor as unknown as IntTensorCtor;
-  return type === 'int64'
-    ? new intTensorCtor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims)
-    : new intTensorCtor('int32', Int32Array.from(values), dims);
-}
 
 function intType(file: string, v: ValueInfo): IntType {
   if (!v.type || v.type === 'int64') return 'int64';
