@@ -30,6 +30,9 @@ function positive(value: unknown): number {
   return Number.isFinite(n) && n > 0 ? n : Number.NaN;
 }
 
+/** Demuxers of bare elementary streams (no container, no timestamps). */
+const RAW_STREAM_FORMATS = new Set(['mpegvideo', 'h264', 'hevc', 'm4v', 'h263', 'mjpeg', 'cavsvideo', 'vc1', 'dirac']);
+
 /** The last meaningful line of ffmpeg/ffprobe stderr: the reason a person needs. */
 export function stderrReason(stderr: string, fallback: string): string {
   if (/moov atom not found/.test(stderr)) return 'no moov atom: a truncated MP4, or not an MP4 at all';
@@ -72,7 +75,10 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
     (s) => s.codec_type === 'video' && !(s.disposition && (s.disposition as Record<string, number>).attached_pic),
   );
   if (!video) throw new NoVideoStreamError(path);
-  const duration = positive(data.format.duration) || positive(video.duration);
+  // Raw elementary streams carry no container timing: ffprobe's duration for them is a guess (often
+  // one frame), so it is left unknown and decoding measures it.
+  const container = String(data.format.format_name ?? 'unknown');
+  const duration = RAW_STREAM_FORMATS.has(container) ? Number.NaN : positive(data.format.duration) || positive(video.duration);
   return {
     path,
     bytes,
@@ -81,7 +87,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
     height: Number(video.height) || 0,
     fps: parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate),
     codec: String(video.codec_name ?? 'unknown'),
-    container: String(data.format.format_name ?? 'unknown'),
+    container,
     hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
   };
 }

@@ -21,6 +21,8 @@ before(() => {
   const whole = readFileSync(f('whole.mp4'));
   writeFileSync(f('truncated.mp4'), whole.subarray(0, Math.floor(whole.length * 0.4)));
   copyFileSync(REAL.megamind, f('megamind.avi'));
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=3', '-c:v', 'libx264', '-f', 'h264', f('raw.264')]);
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=3', '-c:v', 'mpeg1video', '-f', 'mpeg1video', f('raw.mpeg')]);
 });
 after(() => tmp.cleanup());
 
@@ -83,4 +85,14 @@ test('a video shorter than one sample interval is MediaTooShortError', async () 
       /* drain */
     }
   }, (e: unknown) => e instanceof MediaTooShortError && /shorter than one sample interval/.test(e.message));
+});
+
+test('raw elementary streams (no container timing) are measured by decoding, not by a guessed duration', async () => {
+  for (const name of ['raw.264', 'raw.mpeg']) {
+    const info = await probeVideo(f(name));
+    assert.ok(Number.isNaN(info.duration), `${name}: duration left unknown`);
+    let n = 0;
+    for await (const _ of sampleFrames(info, { fps: 1, width: 32, height: 32 })) n++;
+    assert.equal(n, 3, name);
+  }
 });
