@@ -24,6 +24,17 @@ export interface ModelSpec {
   readonly outputs: { readonly embedding: string; readonly featureMap?: string };
   readonly dim: number;
   readonly sha256?: string;
+  /**
+   * Similarity scales differ between encoders, so the classical matching parameters tuned for this
+   * encoder on the dev benchmark live with it (defaults in src/match/matcher.ts).
+   */
+  readonly match?: ModelMatchTuning;
+}
+
+export interface ModelMatchTuning {
+  readonly voteFloor?: number;
+  readonly tn?: { readonly minSimilarity?: number; readonly threshold?: number };
+  readonly dp?: { readonly bias?: number; readonly threshold?: number };
 }
 
 export interface ResolvedModel extends ModelSpec {

@@ -30,12 +30,19 @@ export const DEFAULT_MATCH: MatchOptions = {
   threshold: undefined,
 };
 
-export function temporalNetworkAligner(options: Partial<TemporalNetworkOptions> = {}): Aligner {
-  return { name: 'tn', threshold: 0.75, align: async (sim) => temporalNetwork(sim, { minSimilarity: DEFAULT_MATCH.voteFloor, ...options }) };
+/** Drops keys whose value is undefined, so that spreading a partial override keeps the defaults. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function dpAligner(options: Partial<DpOptions> = {}): Aligner {
-  return { name: 'dp', threshold: 0.75, align: async (sim) => dpAlign(sim, options) };
+export function temporalNetworkAligner(options: Partial<TemporalNetworkOptions> = {}, threshold = 0.75): Aligner {
+  const o = { minSimilarity: DEFAULT_MATCH.voteFloor, ...definedOnly(options) };
+  return { name: 'tn', threshold, align: async (sim) => temporalNetwork(sim, o) };
+}
+
+export function dpAligner(options: Partial<DpOptions> = {}, threshold = 0.75): Aligner {
+  const o = definedOnly(options);
+  return { name: 'dp', threshold, align: async (sim) => dpAlign(sim, o) };
 }
 
 export interface QueryKeyframes {
@@ -58,7 +65,7 @@ export interface MatchContext {
 /** kNN per query keyframe → candidate references → similarity matrix → temporal alignment → report. */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
-  const o: MatchOptions = { ...DEFAULT_MATCH, ...options };
+  const o: MatchOptions = { ...DEFAULT_MATCH, ...definedOnly(options) };
   const threshold = o.threshold ?? ctx.aligner.threshold;
   const { dim } = ctx;
   const q = new Float32Array(query.vectors.length * dim);

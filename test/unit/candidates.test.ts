@@ -19,3 +19,14 @@ test('each query keyframe votes once per video with its best similarity above th
   );
   assert.equal(voteCandidates(neighbours, owner, 0.5, 1).length, 1);
 });
+
+test('partial overrides with undefined values keep the defaults', async () => {
+  const { definedOnly, temporalNetworkAligner } = await import('../../src/match/matcher.js');
+  assert.deepEqual(definedOnly({ a: 1, b: undefined }), { a: 1 });
+  const tn = temporalNetworkAligner({ minSimilarity: undefined }, undefined);
+  assert.equal(tn.threshold, 0.75);
+  const data = new Float32Array(100).fill(0.1);
+  for (let k = 0; k < 5; k++) data[k * 10 + k] = 0.9;
+  const segs = await tn.align({ rows: 10, cols: 10, data });
+  assert.equal(segs.length, 1);
+});
