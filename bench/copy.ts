@@ -6,6 +6,9 @@
  * 3. Runs FFmpeg's MPEG-7 signature filter (multi-input detect mode) on the same queries.
  * 4. Prints VCSL segment precision/recall/F1, top-1 reference accuracy, false alarms on negatives,
  *    recall per edit family, ms per query and index seconds for each system, and writes JSON.
+ * `--aligners spd,tn,dp`: index once, extract every query once, and match it with each aligner on the
+ * same index and candidates (one row per aligner); then time the aligners alone on one
+ * 2-minute query × 10-minute reference matrix (120×600 at 1 fps) made of real embeddings.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,8 +17,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { evaluatePairs, type Box, type PairInput } from '../src/eval/vcsl.js';
-import { Library } from '../src/library/library.js';
-import type { MatchOptions } from '../src/match/matcher.js';
+import { extractKeyframes } from '../src/library/extract.js';
+import { Library, type AlignerName } from '../src/library/library.js';
+import { matchQuery, type MatchContext, type MatchOptions } from '../src/match/matcher.js';
+import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
 import { prepareSignatureReferences, signatureMatch } from './signature-baseline.js';
 
@@ -63,6 +68,8 @@ const { values: args } = parseArgs({
     model: { type: 'string' },
     threshold: { type: 'string' },
     limit: { type: 'string' },
+    /** Comma-separated aligners (spd, tn, dp) run on the same index and candidates; default: the library default only. */
+    aligners: { type: 'string' },
   },
 });
 
@@ -130,7 +137,29 @@ export function score(system: string, queries: ManifestQuery[], predictions: Map
   };
 }
 
-async function runVidtrace(manifest: Manifest, queries: ManifestQuery[], name: string, options: Partial<MatchOptions>): Promise<{ predictions: Map<string, Prediction>; indexSeconds: number; reports: Record<string, MatchReport> }> {
+interface VidtraceRun {
+  aligner: string;
+  predictions: Map<string, Prediction>;
+  reports: Record<string, MatchReport>;
+}
+
+export interface TimingResult {
+  rows: number;
+  cols: number;
+  /** Similarity-matrix computation (common to every aligner), ms. */
+  similarityMs: number;
+  repeats: number;
+  aligners: { aligner: string; msPerPair: number; segments: number }[];
+  dpOverSpd: number | null;
+}
+
+async function runVidtrace(
+  manifest: Manifest,
+  queries: ManifestQuery[],
+  name: string,
+  options: Partial<MatchOptions>,
+  aligners?: AlignerName[],
+): Promise<{ runs: VidtraceRun[]; indexSeconds: number; timing: TimingResult | null }> {
   const store = path.join(os.tmpdir(), `vidtrace-bench-${process.pid}-${name}`);
   rmSync(store, { recursive: true, force: true });
   const config = loadConfig({ storeDir: store, modelId: args.model });
@@ -141,22 +170,117 @@ async function runVidtrace(manifest: Manifest, queries: ManifestQuery[], name: s
     const indexSeconds = (performance.now() - t0) / 1000;
     if (summary.failed.length) console.error(`index failures: ${JSON.stringify(summary.failed)}`);
     const refIdByPath = new Map(manifest.references.map((r) => [path.resolve(r.path), r.id]));
-    const predictions = new Map<string, Prediction>();
-    const reports: Record<string, MatchReport> = {};
+    if (!aligners) {
+      // The library default aligner, through the public API (extraction included in ms/query).
+      const predictions = new Map<string, Prediction>();
+      const reports: Record<string, MatchReport> = {};
+      for (const [i, q] of queries.entries()) {
+        const t = performance.now();
+        const report = await library.match(q.path, options);
+        const pred = toBoxes(report, refIdByPath);
+        pred.ms = performance.now() - t;
+        predictions.set(q.id, pred);
+        reports[q.id] = report;
+        if ((i + 1) % 10 === 0) process.stderr.write(`${name}: ${i + 1}/${queries.length} queries\n`);
+      }
+      const aligner = Object.values(reports)[0]?.info?.aligner ?? (await library.aligner()).name;
+      return { runs: [{ aligner, predictions, reports }], indexSeconds, timing: null };
+    }
+    // Same index, same query keyframes, same candidates: only the aligner differs.
+    const encoder = await library.encoder();
+    const runs: VidtraceRun[] = [];
+    const contexts: MatchContext[] = [];
+    for (const a of aligners) {
+      runs.push({ aligner: a, predictions: new Map(), reports: {} });
+      contexts.push({
+        index: library.index,
+        repo: library.repo,
+        dim: library.model.dim,
+        sampleInterval: 1 / config.sampleFps,
+        model: library.model.fingerprint,
+        aligner: await library.aligner(a),
+      });
+    }
+    const extracted = new Map<string, Float32Array[]>();
     for (const [i, q] of queries.entries()) {
       const t = performance.now();
-      const report = await library.match(q.path, options);
-      const pred = toBoxes(report, refIdByPath);
-      pred.ms = performance.now() - t;
-      predictions.set(q.id, pred);
-      reports[q.id] = report;
-      if ((i + 1) % 10 === 0) process.stderr.write(`${name}: ${i + 1}/${queries.length} queries\n`);
+      const x = await extractKeyframes(path.resolve(q.path), encoder, config.sampleFps, library.selector);
+      const extractMs = performance.now() - t;
+      extracted.set(q.id, x.vectors);
+      for (const [k, ctx] of contexts.entries()) {
+        const tm = performance.now();
+        const report = await matchQuery({ path: q.path, duration: x.duration, times: x.times, vectors: x.vectors }, ctx, options);
+        const pred = toBoxes(report, refIdByPath);
+        pred.ms = extractMs + (performance.now() - tm);
+        runs[k].predictions.set(q.id, pred);
+        runs[k].reports[q.id] = report;
+      }
+      if ((i + 1) % 10 === 0) process.stderr.write(`${name} (${aligners.join(',')}): ${i + 1}/${queries.length} queries\n`);
     }
-    return { predictions, indexSeconds, reports };
+    const timing = await timeAligners(library, aligners, queries, extracted);
+    return { runs, indexSeconds, timing };
   } finally {
     await library.close();
     rmSync(store, { recursive: true, force: true });
   }
+}
+
+/**
+ * Time per pair of each aligner on one 120×600 matrix (a 2-minute query against a 10-minute
+ * reference at 1 fps) built from real embeddings: the reference is every library keyframe followed
+ * by the negative queries' keyframes (unrelated footage), cycled to 600; the query is positive
+ * queries' keyframes concatenated (each holds copies of library footage) to 120.
+ */
+async function timeAligners(library: Library, aligners: AlignerName[], queries: ManifestQuery[], extracted: Map<string, Float32Array[]>): Promise<TimingResult> {
+  const dim = library.model.dim;
+  const ROWS = 120;
+  const COLS = 600;
+  const REPEATS = 10;
+  const lib = await library.repo.keyframeVectorsAfter(0, dim);
+  const refVectors: Float32Array[] = [];
+  for (let k = 0; k < lib.ids.length; k++) refVectors.push(lib.vectors.subarray(k * dim, (k + 1) * dim));
+  for (const q of queries.filter((x) => x.negative)) refVectors.push(...(extracted.get(q.id) ?? []));
+  const queryVectors = queries.filter((x) => !x.negative).flatMap((q) => extracted.get(q.id) ?? []);
+  if (refVectors.length === 0 || queryVectors.length === 0) throw new Error('timing: no embeddings');
+  const block = (list: Float32Array[], n: number) => {
+    const out = new Float32Array(n * dim);
+    for (let k = 0; k < n; k++) out.set(list[k % list.length], k * dim);
+    return out;
+  };
+  const qb = block(queryVectors, ROWS);
+  const rb = block(refVectors, COLS);
+  let sim: Matrix = similarityMatrix(qb, rb, dim);
+  const ts = performance.now();
+  for (let k = 0; k < 3; k++) sim = similarityMatrix(qb, rb, dim);
+  const similarityMs = (performance.now() - ts) / 3;
+  const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, aligners: [], dpOverSpd: null };
+  for (const name of aligners) {
+    const aligner = await library.aligner(name);
+    let segments = (await aligner.align(sim)).filter((s) => s.score >= aligner.threshold).length; // warm-up
+    const times: number[] = [];
+    for (let k = 0; k < REPEATS; k++) {
+      const t = performance.now();
+      segments = (await aligner.align(sim)).filter((s) => s.score >= aligner.threshold).length;
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    result.aligners.push({ aligner: name, msPerPair: times[Math.floor(times.length / 2)], segments });
+  }
+  const ms = (n: string) => result.aligners.find((a) => a.aligner === n)?.msPerPair;
+  const spd = ms('spd');
+  const dp = ms('dp');
+  result.dpOverSpd = spd && dp ? dp / spd : null;
+  return result;
+}
+
+export function printTiming(t: TimingResult): void {
+  console.log(`\ntime per pair: ${t.rows}x${t.cols} similarity matrix (2-min query x 10-min reference at 1 fps, real embeddings), median of ${t.repeats}`);
+  console.log('aligner   ms/pair  segments  vs spd');
+  const spd = t.aligners.find((a) => a.aligner === 'spd')?.msPerPair;
+  for (const a of t.aligners) {
+    console.log(`${a.aligner.padEnd(8)} ${a.msPerPair.toFixed(2).padStart(8)}  ${String(a.segments).padStart(8)}  ${spd ? `${(a.msPerPair / spd).toFixed(1)}x`.padStart(6) : '   n/a'}`);
+  }
+  console.log(`similarity matrix itself (all aligners): ${t.similarityMs.toFixed(1)} ms${t.dpOverSpd ? `; DP/SPD time ratio ${t.dpOverSpd.toFixed(1)}x` : ''}`);
 }
 
 async function runSignature(manifest: Manifest, queries: ManifestQuery[]): Promise<{ predictions: Map<string, Prediction>; indexSeconds: number }> {
@@ -210,20 +334,26 @@ async function main(): Promise<void> {
   const systems = args.systems!.split(',');
   const results: SystemResult[] = [];
   const details: Record<string, unknown> = {};
+  let timing: TimingResult | null = null;
   if (systems.includes('vidtrace')) {
     const options: Partial<MatchOptions> = args.threshold ? { threshold: Number(args.threshold) } : {};
-    const run = await runVidtrace(manifest, queries, 'vidtrace', options);
-    const r = score(`vidtrace (${args.model ?? loadConfig().modelId}, tn)`, queries, run.predictions, run.indexSeconds);
-    results.push(r);
-    details.vidtrace = run.reports;
+    const aligners = args.aligners?.split(',').map((a) => a.trim()).filter(Boolean) as AlignerName[] | undefined;
+    const out = await runVidtrace(manifest, queries, 'vidtrace', options, aligners);
+    const model = args.model ?? loadConfig().modelId;
+    for (const run of out.runs) {
+      results.push(score(`vidtrace (${model}, ${run.aligner})`, queries, run.predictions, out.indexSeconds));
+      details[out.runs.length === 1 ? 'vidtrace' : `vidtrace-${run.aligner}`] = run.reports;
+    }
+    timing = out.timing;
   }
   if (systems.includes('signature')) {
     const run = await runSignature(manifest, queries);
     results.push(score('ffmpeg signature (MPEG-7)', queries, run.predictions, run.indexSeconds));
   }
   printTables(results, queries);
+  if (timing) printTiming(timing);
   const outFile = path.join(args.out!, 'results.json');
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), results, details }, null, 1));
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), results, timing, details }, null, 1));
   console.log(`\nwrote ${outFile}`);
 }
 

@@ -11,7 +11,8 @@
  *
  *   node --import tsx bench/frames.ts [--inception] [--train] [--only id,id] [--json FILE]
  *
- * --inception  also run InceptionV3 (about 10x slower than MobileNetV2; embeddings are cached)
+ * --inception  also measure InceptionV3's quality (about 10x slower than MobileNetV2; embeddings are
+ *              cached); without it only its speed is measured
  * --train      train missing head models (scripts/models/train-frame-models.sh) instead of skipping them
  * Cheap missing models (PCA/R-MAC whitening) are always built.
  */
@@ -19,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { candidates, embedSet, msPerFrame, openEmbedder, type Candidate } from './frames/candidates.js';
+import { candidates, embedSet, embedShared, msPerFrame, openEmbedder, verifyShared, type Candidate } from './frames/candidates.js';
 import { CACHE_DIR, buildData } from './frames/dataset.js';
 import { searchAll, score, type Scores } from './frames/metrics.js';
 import { EDIT_FAMILIES, FAMILIES, REPO_ROOT } from './frames/recipes.js';
@@ -47,12 +48,15 @@ interface Row {
   minFamily: string;
   scores: Scores;
   model?: string;
+  /** shared-backbone path vs full graph, max |diff| of embedding values (candidates built on MobileNetV2). */
+  sharedMaxDiff?: number;
+  /** Only ms/frame was measured (opt-in candidate without its flag). */
+  speedOnly?: boolean;
 }
 
 function ensureModel(c: Candidate): boolean {
   if (c.kind !== 'onnx' || existsSync(c.model as string)) return true;
-  const cheap = /--only (pcaw|rmac|inception)$/.test(c.build ?? '');
-  if (!cheap && !flag('--train')) {
+  if (!c.cheap && !flag('--train')) {
     log(`skip ${c.id}: ${path.relative(REPO_ROOT, c.model as string)} missing (build it with \`${c.build}\` or pass --train)`);
     return false;
   }
@@ -74,22 +78,49 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   const skipped: string[] = [];
+  const run: Candidate[] = [];
+  const speedRows: Row[] = [];
   for (const c of candidates()) {
     if (only && !only.includes(c.id)) continue;
-    if (c.optIn && !flag('--inception') && !only?.includes(c.id)) {
-      skipped.push(`${c.id} (opt-in: --inception)`);
-      continue;
-    }
     if (!ensureModel(c)) {
       skipped.push(`${c.id} (model missing: ${c.build})`);
       continue;
     }
-    log(`${c.id}: embedding`);
+    if (c.optIn && !flag('--inception') && !only?.includes(c.id)) {
+      log(`${c.id}: speed only (quality with --inception)`);
+      const e = await openEmbedder(c);
+      const ms = await msPerFrame(e, data.queries, 64, 1);
+      await e.close();
+      speedRows.push({ id: c.id, description: c.description, dim: c.dim, bytes: c.dim * 4, msPerFrame: ms, meanR1: NaN, minR1: NaN, minFamily: '', scores: { families: {}, microAP: NaN, copyMedian: NaN, negativeP95: NaN }, speedOnly: true });
+      continue;
+    }
+    run.push(c);
+  }
+  // every candidate built on the MobileNetV2 backbone is embedded in one backbone pass per set
+  const sets = [data.refs, data.distractors, data.queries, data.negatives];
+  const sharedVecs = new Map<string, Float32Array[]>();
+  for (const backbone of new Set(run.map((c) => c.backbone).filter((b): b is string => !!b))) {
+    const shared = run.filter((c) => c.backbone === backbone);
+    log(`embedding with the shared backbone ${path.relative(REPO_ROOT, backbone)}: ${shared.map((c) => c.id).join(', ')}`);
+    for (const set of sets) {
+      const m = await embedShared(backbone, shared, set, log);
+      for (const c of shared) sharedVecs.set(c.id, [...(sharedVecs.get(c.id) ?? []), m.get(c.id) as Float32Array]);
+    }
+  }
+  for (const c of run) {
+    log(`${c.id}: ${c.backbone ? 'timing full graph' : 'embedding'}`);
     const e = await openEmbedder(c);
-    const refs = await embedSet(e, data.refs, log);
-    const dis = await embedSet(e, data.distractors, log);
-    const qs = await embedSet(e, data.queries, log);
-    const neg = await embedSet(e, data.negatives, log);
+    let vecs: Float32Array[];
+    let sharedMaxDiff: number | undefined;
+    if (c.backbone) {
+      vecs = sharedVecs.get(c.id) as Float32Array[];
+      sharedMaxDiff = await verifyShared(e, data.queries, vecs[2] as Float32Array);
+      if (sharedMaxDiff > 1e-3) throw new Error(`${c.id}: shared-backbone embeddings differ from the full graph by ${sharedMaxDiff}`);
+    } else {
+      vecs = [];
+      for (const set of sets) vecs.push(await embedSet(e, set, log));
+    }
+    const [refs, dis, qs, neg] = vecs as [Float32Array, Float32Array, Float32Array, Float32Array];
     const ms = await msPerFrame(e, data.queries);
     await e.close();
     const db = new Float32Array(refs.length + dis.length);
@@ -113,10 +144,12 @@ async function main(): Promise<void> {
       minFamily: EDIT_FAMILIES[minIdx] as string,
       scores: s,
       model: c.model ? path.relative(REPO_ROOT, c.model) : undefined,
+      sharedMaxDiff,
     };
     rows.push(row);
     log(`${c.id}: mean R@1 ${row.meanR1.toFixed(3)}, min ${row.minR1.toFixed(3)} (${row.minFamily}), µAP ${s.microAP.toFixed(3)}, ${ms.toFixed(1)} ms/frame`);
   }
+  rows.push(...speedRows);
   printTable(rows, data.queries.meta.length, data.negatives.meta.length, data.refs.meta.length, data.distractors.meta.length);
   if (skipped.length) console.log(`not run: ${skipped.join('; ')}`);
   mkdirSync(path.dirname(jsonOut), { recursive: true });
@@ -126,6 +159,7 @@ async function main(): Promise<void> {
       {
         createdAt: new Date().toISOString(),
         seconds: Math.round((performance.now() - started) / 1000),
+        loadAverage: os.loadavg(),
         data: {
           testSources: [...testSources].sort(),
           references: data.refs.meta.length,
@@ -159,11 +193,9 @@ function printTable(rows: Row[], nq: number, nneg: number, nref: number, ndis: n
         const s = r.scores.families[f];
         return s ? `${s.r1.toFixed(2)}/${s.r10.toFixed(2)}` : '-';
       }),
-      r.meanR1.toFixed(3),
-      `${r.minR1.toFixed(2)}`,
-      r.scores.microAP.toFixed(3),
-      r.scores.copyMedian.toFixed(2),
-      r.scores.negativeP95.toFixed(2),
+      ...(r.speedOnly
+        ? ['-', '-', '-', '-', '-']
+        : [r.meanR1.toFixed(3), r.minR1.toFixed(2), r.scores.microAP.toFixed(3), r.scores.copyMedian.toFixed(2), r.scores.negativeP95.toFixed(2)]),
     ]);
   }
   const widths = head.map((_h, i) => Math.max(...lines.map((l) => (l[i] as string).length)));
@@ -171,6 +203,7 @@ function printTable(rows: Row[], nq: number, nneg: number, nref: number, ndis: n
   console.log(`Frame benchmark: ${nq} queries (${nq / fams.length} frames x ${fams.length} families) + ${nneg} negatives; database ${nref} reference frames + ${ndis} distractors`);
   console.log('cells: recall@1/recall@10 per family; meanR@1 and minR@1 over the edit families (all but plain); µAP = micro average precision incl. negatives;');
   console.log('cp50 = median top-1 score of correctly matched copies, ng95 = 95th percentile top-1 score of negative queries; ms/fr = onnxruntime-node, 2 threads, batch 16');
+  console.log(`load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (ms/fr grows with other jobs on the machine)`);
   lines.forEach((l, i) => {
     console.log(l.map((c, j) => (j === 0 ? c.padEnd(widths[j] as number) : c.padStart(widths[j] as number))).join('  '));
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));

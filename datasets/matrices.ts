@@ -2,8 +2,9 @@
  * Training data for the SPD copy detector (src/detect/): similarity matrices computed with the
  * project's own encoder and keyframe sampling, so training sees what `vidtrace match` sees.
  *
- *   node --import tsx datasets/matrices.ts [--seeds 101-106] [--val-seeds 107] [--queries 60]
- *        [--negatives 15] [--split-seed same|N] [--random 2] [--out DIR] [--model ID] [--jobs 2]
+ *   node --import tsx datasets/matrices.ts [--seeds 101-106] [--val-seeds 107-108] [--queries 60]
+ *        [--negatives 15] [--split-seed same|N] [--random 2] [--hard 12] [--max-candidates 40]
+ *        [--out DIR] [--model ID] [--jobs 2]
  *
  * 1. Runs datasets/generate.ts once per seed (never seed 1: that is the evaluation set of
  *    bench/copy.ts). By default every seed also gets its own `--split-seed` (= the seed), so the
@@ -16,8 +17,10 @@
  *    references of the split concatenated in manifest order) is one float32 `.npy` [rows, libFrames].
  *    Pair matrices are column slices of it ([offset, offset + frames) of a reference). The index
  *    lists the pairs worth training on: every GT pair, the candidates the matcher would align
- *    (kNN voting exactly as src/match/candidates.ts with DEFAULT_MATCH, i.e. hard negatives), and
- *    `--random` random other references. The trainer also composes long matrices from the full rows.
+ *    (kNN voting exactly as src/match/candidates.ts with DEFAULT_MATCH, i.e. hard negatives; the
+ *    first `--hard` of them, more than the matcher's DEFAULT_MATCH.candidates), and `--random` random
+ *    other references. The voted list is kept up to `--max-candidates` so tune.ts can simulate
+ *    other candidate counts. The trainer also composes long matrices from the full rows.
  * 4. Writes DIR/index.json (see `DetectorIndex`) and .cache/detector/current.json → DIR.
  *
  * GT boxes are given in seconds (VCSL `[qs, rs, qe, re]`) and in cell units `[q0, r0, q1, r1]` =
@@ -31,7 +34,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { createFrameEncoder, type FrameEncoder } from '../src/embed/onnx-encoder.js';
-import { resolveModel } from '../src/embed/registry.js';
+import { resolveModel, type ModelMatchTuning } from '../src/embed/registry.js';
 import type { Neighbour } from '../src/index/vector-index.js';
 import { describeError, isVidtraceError } from '../src/errors.js';
 import { allFrames } from '../src/keyframes/selector.js';
@@ -49,10 +52,15 @@ export interface DetectorIndex {
   createdAt: string;
   /** Encoder fingerprint `id@version/dim` the matrices were computed with. */
   fingerprint: string;
+  /** sha256 of the encoder's ONNX file (the fingerprint alone does not change when a file is retrained in place). */
+  encoderSha256: string;
   fps: number;
   knn: number;
   candidates: number;
+  /** Vote floor used for `candidates`: the encoder's models.json `match.voteFloor`, else DEFAULT_MATCH's. */
   voteFloor: number;
+  /** The encoder's per-encoder matching parameters from models.json (tn/dp thresholds…), if any. */
+  match?: ModelMatchTuning;
   seeds: number[];
   valSeeds: number[];
   libraries: Record<string, { splitSeed: number; frames: number; refs: { id: string; path: string; duration: number; frames: number; offset: number }[] }>;
@@ -69,9 +77,13 @@ export interface DetectorIndex {
     recipe: string;
     /** GT per reference (index into the library's refs): boxes in seconds and in cells. */
     gt: { ref: number; seconds: Box4[]; cells: Box4[] }[];
-    /** Matcher candidates (kNN voting), best first. */
+    /**
+     * kNN-voted references, best first, up to `--max-candidates` (the matcher aligns the first
+     * `candidates` of them; the rest let tune.ts simulate other candidate counts).
+     */
     candidates: { ref: number; votes: number; hits: number }[];
-    pairs: { ref: number; kind: 'gt' | 'candidate' | 'random' }[];
+    /** gt: GT pairs; candidate: voted as the matcher votes; near: voted without a floor; random. */
+    pairs: { ref: number; kind: 'gt' | 'candidate' | 'near' | 'random' }[];
   }[];
 }
 
@@ -151,6 +163,7 @@ class EmbeddingCache {
   constructor(
     private readonly dir: string,
     private readonly fingerprint: string,
+    private readonly modelSha: string,
     private readonly fps: number,
     private readonly make: () => Promise<FrameEncoder>,
   ) {
@@ -158,7 +171,7 @@ class EmbeddingCache {
   }
 
   async get(file: string): Promise<Embedded> {
-    const key = createHash('sha256').update(`${await contentHash(file)}|${this.fingerprint}|${this.fps}|all`).digest('hex').slice(0, 32);
+    const key = createHash('sha256').update(`${await contentHash(file)}|${this.fingerprint}|${this.modelSha}|${this.fps}|all`).digest('hex').slice(0, 32);
     const meta = path.join(this.dir, `${key}.json`);
     const bin = path.join(this.dir, `${key}.f32`);
     if (existsSync(meta) && existsSync(bin)) {
@@ -206,11 +219,14 @@ async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
       seeds: { type: 'string', default: '101-106' },
-      'val-seeds': { type: 'string', default: '107' },
+      'val-seeds': { type: 'string', default: '107-108' },
       queries: { type: 'string', default: '60' },
       negatives: { type: 'string', default: '15' },
       'split-seed': { type: 'string', default: 'same' },
       random: { type: 'string', default: '2' },
+      // Voted candidates used as training pairs (hard negatives); the matcher aligns DEFAULT_MATCH.candidates.
+      hard: { type: 'string', default: '12' },
+      'max-candidates': { type: 'string', default: '40' },
       out: { type: 'string' },
       model: { type: 'string' },
       source: { type: 'string', default: path.resolve(PROJECT_ROOT, '../shared/datasets/dev') },
@@ -227,7 +243,7 @@ async function main(): Promise<void> {
   const slug = model.fingerprint.replace(/[^A-Za-z0-9._-]+/g, '_');
   const out = path.resolve(args.out ?? path.join(PROJECT_ROOT, '.cache/detector', slug));
   mkdirSync(path.join(out, 'm'), { recursive: true });
-  console.log(`matrices: encoder ${model.fingerprint}, ${fps} fps, seeds train ${trainSeeds.join(',')} val ${valSeeds.join(',')} -> ${out}`);
+  console.log(`matrices: encoder ${model.fingerprint} (${model.absolutePath}), ${fps} fps, seeds train ${trainSeeds.join(',')} val ${valSeeds.join(',')} -> ${out}`);
 
   // 1. Queries.
   const manifests = new Map<number, { manifest: Manifest; splitSeed: number }>();
@@ -250,15 +266,19 @@ async function main(): Promise<void> {
   }
 
   // 2. Embeddings.
-  const cache = new EmbeddingCache(path.join(PROJECT_ROOT, '.cache/embeddings', slug), model.fingerprint, fps, () => createFrameEncoder(model, config.threads));
+  const encoderSha256 = await contentHash(model.absolutePath);
+  const voteFloor = model.match?.voteFloor ?? DEFAULT_MATCH.voteFloor;
+  const cache = new EmbeddingCache(path.join(PROJECT_ROOT, '.cache/embeddings', slug), model.fingerprint, encoderSha256, fps, () => createFrameEncoder(model, config.threads));
   const index: DetectorIndex = {
     version: INDEX_VERSION,
     createdAt: new Date().toISOString(),
     fingerprint: model.fingerprint,
+    encoderSha256,
     fps,
     knn: DEFAULT_MATCH.knn,
     candidates: DEFAULT_MATCH.candidates,
-    voteFloor: DEFAULT_MATCH.voteFloor,
+    voteFloor,
+    ...(model.match ? { match: model.match } : {}),
     seeds: trainSeeds,
     valSeeds,
     libraries: {},
@@ -266,6 +286,8 @@ async function main(): Promise<void> {
   };
   const t0 = Date.now();
   const random = Number(args.random);
+  const hard = Number(args.hard);
+  const maxCandidates = Math.max(Number(args['max-candidates']), DEFAULT_MATCH.candidates);
   try {
     for (const seed of seeds) {
       const { manifest, splitSeed } = manifests.get(seed)!;
@@ -310,7 +332,7 @@ async function main(): Promise<void> {
         const sim = similarityMatrix(e.vectors, lib, dim);
         const neighbours: Neighbour[][] = [];
         for (let i = 0; i < rows; i++) neighbours.push(topK(sim.data.subarray(i * libFrames, (i + 1) * libFrames), DEFAULT_MATCH.knn));
-        const candidates = voteCandidates(neighbours, (id) => String(owner[id]), DEFAULT_MATCH.voteFloor, DEFAULT_MATCH.candidates).map((c) => ({
+        const candidates = voteCandidates(neighbours, (id) => String(owner[id]), voteFloor, maxCandidates).map((c) => ({
           ref: Number(c.videoId),
           votes: Math.round(c.votes * 1e4) / 1e4,
           hits: c.hits,
@@ -323,7 +345,11 @@ async function main(): Promise<void> {
         });
         const pairs: DetectorIndex['queries'][number]['pairs'] = gt.map((g) => ({ ref: g.ref, kind: 'gt' as const }));
         const used = new Set(pairs.map((p) => p.ref));
-        for (const c of candidates) if (!used.has(c.ref)) (used.add(c.ref), pairs.push({ ref: c.ref, kind: 'candidate' }));
+        for (const c of candidates.slice(0, hard)) if (!used.has(c.ref)) (used.add(c.ref), pairs.push({ ref: c.ref, kind: 'candidate' }));
+        // The vote floor is encoder-specific (few votes pass it with some encoders): also take the
+        // references closest to the query without a floor, so every encoder yields hard negatives.
+        const near = voteCandidates(neighbours, (id) => String(owner[id]), 0, hard);
+        for (const c of near) if (!used.has(Number(c.videoId))) (used.add(Number(c.videoId)), pairs.push({ ref: Number(c.videoId), kind: 'near' }));
         const others = refs.map((_r, k) => k).filter((k) => !used.has(k) && refs[k].frames > 0);
         for (let n = 0; n < random && others.length > 0; n++) pairs.push({ ref: others.splice(Math.floor(pick() * others.length), 1)[0], kind: 'random' });
         const key = `s${seed}_${q.id}`;
@@ -338,10 +364,10 @@ async function main(): Promise<void> {
   }
   writeAtomic(path.join(out, 'index.json'), JSON.stringify(index));
   mkdirSync(path.join(PROJECT_ROOT, '.cache/detector'), { recursive: true });
-  writeAtomic(path.join(PROJECT_ROOT, '.cache/detector/current.json'), JSON.stringify({ dir: out, fingerprint: model.fingerprint, createdAt: index.createdAt }, null, 1) + '\n');
+  writeAtomic(path.join(PROJECT_ROOT, '.cache/detector/current.json'), JSON.stringify({ dir: out, fingerprint: model.fingerprint, encoderSha256, createdAt: index.createdAt }, null, 1) + '\n');
   const n = (split: string) => index.queries.filter((q) => q.split === split);
   const pairs = (split: string) => n(split).reduce((a, q) => a + q.pairs.length, 0);
-  const gtInCand = index.queries.filter((q) => !q.negative).filter((q) => q.gt.every((g) => q.candidates.some((c) => c.ref === g.ref))).length;
+  const gtInCand = index.queries.filter((q) => !q.negative).filter((q) => q.gt.every((g) => q.candidates.slice(0, index.candidates).some((c) => c.ref === g.ref))).length;
   console.log(
     `wrote ${out}/index.json: train ${n('train').length} queries / ${pairs('train')} pairs, val ${n('val').length} queries / ${pairs('val')} pairs; ` +
       `GT among candidates for ${gtInCand}/${index.queries.filter((q) => !q.negative).length} positives`,

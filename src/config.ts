@@ -5,6 +5,13 @@ import { InvalidArgumentError } from './errors.js';
 /** Repository root (where models/ lives), whether running from src/ via tsx or from dist/. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * The default frame encoder (models/models.json): MobileNetV2 backbone + fused GeM/regional pooling +
+ * a whitening head trained with copy augmentations (see models/mnv2bc-fused-lw256/card.md and
+ * docs/frame-features.md for the frame benchmark that chose it).
+ */
+export const DEFAULT_MODEL_ID = 'mnv2bc-fused-lw256';
+
 export interface Config {
   /** Folder holding one library: embedded database, Faiss index, thumbnails. */
   readonly storeDir: string;
@@ -42,7 +49,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     sampleFps: positiveNumber('sample fps', overrides.sampleFps ?? env.VIDTRACE_FPS, 1),
-    modelId: overrides.modelId ?? env.VIDTRACE_MODEL ?? 'mobilenetv2-imagenet',
+    modelId: overrides.modelId ?? env.VIDTRACE_MODEL ?? DEFAULT_MODEL_ID,
     modelsDir: path.resolve(env.VIDTRACE_MODELS_DIR ?? path.join(PROJECT_ROOT, 'models')),
     threads: positiveNumber('VIDTRACE_THREADS', env.VIDTRACE_THREADS, 2),
   });

@@ -17,11 +17,18 @@ export interface SearchResult {
   scores: Float32Array; // [nq * K]
 }
 
-export function searchAll(db: Float32Array, dim: number, queries: Float32Array): SearchResult {
+export type FlatIndex = InstanceType<Faiss['IndexFlatIP']>;
+
+export function buildIndex(db: Float32Array, dim: number): FlatIndex {
   const index = new faiss.IndexFlatIP(dim);
   const rowsPer = Math.max(1, Math.floor(4_000_000 / dim));
   const nDb = db.length / dim;
   for (let s = 0; s < nDb; s += rowsPer) index.add(Array.from(db.subarray(s * dim, Math.min(nDb, s + rowsPer) * dim)));
+  return index;
+}
+
+export function searchAll(db: Float32Array | FlatIndex, dim: number, queries: Float32Array): SearchResult {
+  const index = db instanceof Float32Array ? buildIndex(db, dim) : db;
   const nq = queries.length / dim;
   const labels = new Int32Array(nq * K);
   const scores = new Float32Array(nq * K);

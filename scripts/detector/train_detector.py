@@ -20,9 +20,10 @@ Representation (mirrored exactly by src/detect/channels.ts; see models/spd-detec
   changes of the similarity scale, which keeps the detector usable across encoders.
 
 Output: [N, 5, G, G], G = TILE / STRIDE; location (gy, gx) has its centre at cell
-(gy*STRIDE + STRIDE/2, gx*STRIDE + STRIDE/2) of the tile; channel 0 = score in 0..1 (localisation
-quality, GFL), channels 1..4 = distances (cells) from the centre to the box edges
-(query start, query end, reference start, reference end).
+(gy*STRIDE + STRIDE/2, gx*STRIDE + STRIDE/2) of the tile; channel 0 = score in 0..1 (P(location lies
+on a copy band) with --loss focal, the default; the IoU of its own box with --loss qfl), channels
+1..4 = distances (cells) from the centre to the box edges (query start, query end, reference start,
+reference end).
 """
 import argparse
 import json
@@ -137,6 +138,7 @@ class Data:
         self.libs = self.index['libraries']
         self.train = [q for q in self.index['queries'] if q['split'] == 'train' and q['rows'] > 0]
         self.val = [q for q in self.index['queries'] if q['split'] == 'val' and q['rows'] > 0]
+        self.synthetic = 0.0
         self.by_lib = {}
         for q in self.train:
             self.by_lib.setdefault(q['library'], []).append(q)
@@ -157,8 +159,48 @@ class Data:
         return out
 
 
+def synthetic(rng):
+    """A synthetic matrix: structured noise at a random similarity level, 0-3 clean copy bands
+    (random length, speed, brightness above the background) and sometimes a distractor row/column
+    (a frame similar to everything). Teaches the band shape independently of one encoder's
+    similarity distribution (real dev copies are often blocks of static footage)."""
+    R = int(rng.randint(8, 121))
+    C = int(rng.randint(4, 201)) if rng.rand() < 0.7 else int(rng.randint(4, 41))
+    base = rng.uniform(-0.1, 0.6)
+    m = (base + rng.uniform(0, 0.15) * rng.rand(R, 1) + rng.uniform(0, 0.15) * rng.rand(1, C)
+         + rng.uniform(0.02, 0.12) * rng.rand(R, C)).astype(np.float32)
+    top = float(m.max())
+    boxes = []
+    for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
+        speed = math.exp(rng.uniform(math.log(0.5), math.log(2.0))) if rng.rand() < 0.4 else 1.0
+        n = int(rng.randint(3, max(4, min(R, int(C / speed)) + 1)))
+        if n > R or n * speed > C:
+            continue
+        q0 = int(rng.randint(0, R - n + 1))
+        r0 = rng.uniform(0, C - n * speed)
+        if any(not (q0 + n <= b[0] or q0 >= b[2]) for b in boxes):
+            continue
+        level = min(1.0, top + rng.uniform(0.15, 0.45))
+        for k in range(n):
+            c = r0 + (k + 0.5) * speed - 0.5
+            for j in range(int(math.floor(c)) - 2, int(math.ceil(c)) + 3):
+                if 0 <= j < C:
+                    d = abs(j - c)
+                    v = level - 0.05 * rng.rand() - (0 if d < 0.5 else 0.15 + 0.1 * d)
+                    m[q0 + k, j] = max(m[q0 + k, j], v)
+        boxes.append((q0, r0, q0 + n, r0 + n * speed))
+    if rng.rand() < 0.3:
+        if rng.rand() < 0.5:
+            m[rng.randint(R), :] += rng.uniform(0.1, 0.4)
+        else:
+            m[:, rng.randint(C)] += rng.uniform(0.1, 0.4)
+    return np.clip(m, -1, 1), boxes
+
+
 def compose(data, rng):
     """One training matrix + GT boxes (q0, r0, q1, r1) in cells."""
+    if rng.rand() < data.synthetic:
+        return synthetic(rng)
     u = rng.rand()
     if u < 0.55:
         # A (query, reference) pair as the matcher aligns it.
@@ -238,9 +280,10 @@ def augment(m, boxes, rng):
     if rng.rand() < 0.5:
         m = m[::-1, ::-1]
         boxes = [(R - c, C - d, R - a, C - b) for (a, b, c, d) in boxes]
-    # Mild affine change of the similarity scale (other encoders, other content).
-    if rng.rand() < 0.4:
-        m = m * rng.uniform(0.85, 1.15) + rng.uniform(-0.08, 0.08)
+    # Slight affine change of the similarity scale (kept small: the absolute level is a real cue
+    # for a given encoder, and the detector is retrained per encoder).
+    if rng.rand() < 0.2:
+        m = m * rng.uniform(0.95, 1.05) + rng.uniform(-0.02, 0.02)
     return np.ascontiguousarray(m, dtype=np.float32), boxes
 
 
@@ -345,7 +388,7 @@ def iou_giou(a, b):
     return iou, iou - (enc - union) / enc
 
 
-def loss_fn(model, x, pos, tgt, ign, stride):
+def loss_fn(model, x, pos, tgt, ign, stride, kind='qfl'):
     logit, dist = model.raw(x)
     logit = logit[:, 0]
     boxes = decode(dist, stride)
@@ -358,9 +401,14 @@ def loss_fn(model, x, pos, tgt, ign, stride):
         iou, giou = iou_giou(pb, tb)
         quality[pos] = iou.detach().clamp(min=0.05)
         box_loss = (1 - giou).sum() / npos
-    # Quality focal loss (GFL): the score learns the IoU of its own box at positives, 0 elsewhere.
     p = torch.sigmoid(logit)
-    qfl = F.binary_cross_entropy_with_logits(logit, quality, reduction='none') * (quality - p).abs().pow(2.0)
+    if kind == 'qfl':
+        # Quality focal loss (GFL): the score learns the IoU of its own box at positives, 0 elsewhere.
+        target = quality
+    else:
+        # Focal loss on "this location lies on a copy band" (score = P(copy), box quality separate).
+        target = pos.float()
+    qfl = F.binary_cross_entropy_with_logits(logit, target, reduction='none') * (target - p).abs().pow(2.0)
     qfl = (qfl * (~ign).float()).sum() / npos
     return qfl + 2.0 * box_loss, float(qfl), float(box_loss)
 
@@ -456,13 +504,14 @@ def pair_pr(pred, gt):
     return P, Rc
 
 
-def validate(model, data, tile, tile_stride, stride, thresholds=(0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)):
+def validate(model, data, tile, tile_stride, stride, thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
     """Matcher-like: every val query vs its candidate references; VCSL micro P/R/F1 and FAR per threshold."""
+    was_training = model.training
     model.eval()
     dets = []
     for q in data.val:
         per = []
-        refs = {c['ref'] for c in q['candidates']}
+        refs = {c['ref'] for c in q['candidates'][:data.index['candidates']]}
         for k in refs:
             b, s = detect(model, data.block(q, k), tile, tile_stride, stride)
             per.append((k, b, s, data.gt_cells(q, k)))
@@ -470,7 +519,7 @@ def validate(model, data, tile, tile_stride, stride, thresholds=(0.15, 0.2, 0.25
         for k in gt_refs - refs:
             per.append((k, np.zeros((0, 4)), np.zeros(0), data.gt_cells(q, k)))
         dets.append((q, per))
-    model.train()
+    model.train(was_training)
     res = {}
     for thr in thresholds:
         psum = pn = rsum = rn = 0
@@ -510,7 +559,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default=None, help='matrices dir (default: .cache/detector/current.json)')
     ap.add_argument('--out', default='models/spd-detector')
-    ap.add_argument('--steps', type=int, default=6000)
+    ap.add_argument('--steps', type=int, default=4000)
     ap.add_argument('--batch', type=int, default=48)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--width', type=int, default=32)
@@ -518,7 +567,9 @@ def main():
     ap.add_argument('--stride', type=int, default=4)
     ap.add_argument('--tile-stride', type=int, default=32, help='tile step at inference (overlap = tile - tile-stride)')
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--synthetic', type=float, default=0.15, help='fraction of synthetic matrices (clean bands in structured noise)')
+    ap.add_argument('--loss', choices=['qfl', 'focal'], default='focal', help='score target: on a copy band (focal, default: better top-1 / F1 on validation) or IoU of the own box (qfl, GFL)')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (1 by default: OpenMP spinning collapses on a shared, oversubscribed 2-core machine)')
     ap.add_argument('--eval-every', type=int, default=1000)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -531,6 +582,7 @@ def main():
             data_dir = json.load(f)['dir']
     t0 = time.time()
     data = Data(data_dir)
+    data.synthetic = args.synthetic
     ix = data.index
     print(f'data: {data_dir} encoder {ix["fingerprint"]}, train {len(data.train)} queries, val {len(data.val)} queries ({time.time() - t0:.1f} s)', flush=True)
 
@@ -546,7 +598,7 @@ def main():
     run = [0.0, 0.0, 0.0]
     for step in range(1, args.steps + 1):
         x, pos, tgt, ign = batch(data, rng, args.batch, args.tile, args.stride)
-        loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, args.stride)
+        loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, args.stride, args.loss)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -557,13 +609,12 @@ def main():
             print(f'step {step}/{args.steps} loss {run[0]:.3f} (qfl {run[1]:.3f} box {run[2]:.3f}) lr {sched.get_last_lr()[0]:.2e} {time.time() - t_train:.0f} s', flush=True)
         if step % args.eval_every == 0 or step == args.steps:
             res = validate(model, data, args.tile, args.tile_stride, args.stride)
-            # Model selection: best F1 among thresholds whose false-alarm rate is <= 5 %.
-            ok = [(v['f1'], t) for t, v in res.items() if v['far'] <= 0.05] or [(0.0, None)]
-            f1, thr = max(ok)
+            # Model selection: best F1 over thresholds, false alarms above 5 % on negatives penalised.
+            f1, thr = max((v['f1'] - max(0.0, v['far'] - 0.05), t) for t, v in res.items())
             hist.append(dict(step=step, f1=f1, threshold=thr, res={str(k): v for k, v in res.items()}))
             line = ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}/top1={v["top1"]:.2f}' for t, v in res.items())
             print(f'val step {step}: {line}', flush=True)
-            if f1 > best[0]:
+            if f1 >= best[0]:
                 best = (f1, step, {k: v.clone() for k, v in model.state_dict().items()})
     train_seconds = time.time() - t_train
     print(f'training: {train_seconds:.0f} s; best val F1 {best[0]:.3f} at step {best[1]}', flush=True)
@@ -579,6 +630,11 @@ def main():
     with open(onnx_path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     final = validate(model, data, args.tile, args.tile_stride, args.stride)
+    # Fit check: the same figures on 150 training queries (underfitting vs generalisation gap).
+    held, data.val = data.val, data.train[::3][:150]
+    fit = validate(model, data, args.tile, args.tile_stride, args.stride)
+    data.val = held
+    print('train-subset (python decode): ' + ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}' for t, v in fit.items()), flush=True)
     meta = {
         'format': FORMAT,
         'version': VERSION,
@@ -587,17 +643,17 @@ def main():
         'bytes': os.path.getsize(onnx_path),
         'input': {'name': 'tiles', 'shape': ['n', len(CHANNELS), args.tile, args.tile], 'channels': CHANNELS},
         'output': {'name': 'boxes', 'shape': ['n', 5, args.tile // args.stride, args.tile // args.stride],
-                   'layout': 'channel 0 = score (0..1), 1..4 = distances in cells from the location centre to query start, query end, reference start, reference end; location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) tile cells'},
+                   'layout': 'channel 0 = raw score (0..1, calibrate with calibration), 1..4 = distances in cells from the location centre to query start, query end, reference start, reference end; location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) tile cells'},
         'tile': args.tile,
         'stride': args.stride,
         'channelParams': {'sdFloor': SD_FLOOR, 'relClip': REL_CLIP, 'zLo': Z_LO, 'zHi': Z_HI, 'zScale': Z_SCALE},
-        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'fuseGap': 2, 'fuseTolerance': 2.5, 'maxSegments': 5},
-        'calibration': {'kind': 'platt', 'a': 1.0, 'b': 0.0, 'fitted': False},
+        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'fuseGap': 2, 'fuseTolerance': 2.5, 'fuseMinScore': 0.1, 'fuseSameTile': True, 'maxSegments': 5},
+        'calibration': {'kind': 'platt', 'a': 1.0, 'b': 0.0, 'c': 0.0, 'fitted': False},
         'threshold': 0.3,
-        'encoder': {'fingerprint': ix['fingerprint'], 'fps': ix['fps']},
+        'encoder': {'fingerprint': ix['fingerprint'], 'sha256': ix.get('encoderSha256'), 'fps': ix['fps']},
         'training': {
             'data': data_dir, 'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
-            'steps': args.steps, 'bestStep': best[1], 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'seed': args.seed,
+            'steps': args.steps, 'bestStep': best[1], 'loss': args.loss, 'synthetic': args.synthetic, 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'seed': args.seed,
             'parameters': nparams, 'seconds': round(train_seconds), 'torch': torch.__version__, 'createdAt': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
             'pythonValidation': {str(k): v for k, v in final.items()}, 'history': hist,
         },

@@ -3,10 +3,12 @@
  * raw 224x224 RGB frames and writes one output tensor per frame as float32 (PyTorch on this
  * machine is far slower than onnxruntime for the frozen backbone, so training precomputes here).
  *
- *   node --import tsx scripts/models/backbone-features.ts IN.u8 OUT.f32 [--model M.onnx] [--output feature_map]
+ *   node --import tsx scripts/models/backbone-features.ts IN.u8 OUT.f32 [--model M.onnx] [--output feature_map] [--u8]
+ *
+ * --u8 writes the output rounded and clamped to uint8 (for image-valued outputs such as pixels_cropped).
  */
 import { closeSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import { createOnnxSession, floatTensor, type OnnxTensor } from '../../src/embed/onnx.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
@@ -19,6 +21,7 @@ const opt = (name: string, def: string): string => {
 const model = opt('--model', 'models/mobilenetv2-imagenet/model.onnx');
 const output = opt('--output', 'feature_map');
 const threads = Number(opt('--threads', '2'));
+const asU8 = args.includes('--u8') ? (args.splice(args.indexOf('--u8'), 1), true) : false;
 const [input, out] = args;
 if (!input || !out) {
   console.error('usage: backbone-features.ts IN.u8 OUT.f32 [--model M.onnx] [--output feature_map]');
@@ -28,7 +31,7 @@ const SIZE = 224;
 const FB = SIZE * SIZE * 3;
 const n = statSync(input).size / FB;
 if (!Number.isInteger(n)) throw new Error(`${input}: size is not a multiple of ${FB}`);
-const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+const session = await createOnnxSession(model, threads);
 const fin = openSync(input, 'r');
 const fout = openSync(out + '.tmp', 'w');
 const BATCH = 16;
@@ -39,10 +42,11 @@ for (let s = 0; s < n; s += BATCH) {
   readSync(fin, buf, 0, b * FB, s * FB);
   const data = new Float32Array(b * FB);
   for (let i = 0; i < b * FB; i++) data[i] = buf[i] as number;
-  const res = await session.run({ pixels: new ort.Tensor('float32', data, [b, SIZE, SIZE, 3]) }, [output]);
-  const t = res[output] as ort.Tensor;
+  const res = await session.run({ pixels: floatTensor(data, [b, SIZE, SIZE, 3]) }, [output]);
+  const t = res[output] as OnnxTensor;
   const f = t.data as Float32Array;
-  writeSync(fout, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+  if (asU8) writeSync(fout, Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))));
+  else writeSync(fout, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
   if ((s / BATCH) % 100 === 0) console.log(`backbone-features: ${s + b}/${n} (${((performance.now() - started) / (s + b)).toFixed(1)} ms/frame)`);
 }
 closeSync(fin);

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# One command to (re)build the frame-feature models measured by bench/frames.ts:
-#   bash scripts/models/train-frame-models.sh [--only views|pcaw|rmac|gem|fused|inception] [--force]
-# 1. training views (train-side dev frames + Debian images, copy augmentations)  scripts/models/frame_views.py
-# 2. frozen MobileNetV2 feature maps of every view (onnxruntime-node, 2 threads) scripts/models/backbone-features.ts
-# 3. PCA-whitening / R-MAC whitening / SSCD-style heads -> one ONNX graph each   scripts/models/train_frame_models.py
-# Deterministic (seeded); intermediate data in .cache/frame-train (about 2.5 GB).
-# The shipped model goes to models/mnv2-sscd-fused256/model.onnx, the others to .cache/bench/models/.
+# One command to (re)build every frame-feature model measured by bench/frames.ts (seeded, rerunnable;
+# each output is skipped when it exists unless --force):
+#   bash scripts/models/train-frame-models.sh [--only STEP] [--force]
+# --force rebuilds the selected model(s); training views and feature maps are rebuilt only when missing
+# (delete .cache/frame-train to redo them).
+# STEP: views | bc | bcg | mnv2-gap-pcaw256 | mnv2-rmac-pcaw256 | mnv2-gem-lw256 | mnv2bc-gem-lw256 |
+#       mnv2bc-sscd-gem256 | mnv2bc-fused-lw256 | mnv2bcg-gem-lw256 | mnv2bcg-fused-lw256 | inception
+#       (default: all but inception)
+# 1. training views: train-side dev frames + Debian images, copy augmentations   scripts/models/frame_views.py
+# 2. front-ends in the graph: bc = border (letterbox/pillarbox) crop; bcg = bc + grayscale + 5x5 box
+#    low-pass                                                                     train_frame_models.py bordercrop|frontend
+# 3. frozen MobileNetV2 feature maps of every view (onnxruntime-node, 2 threads)  scripts/models/backbone-features.ts
+# 4. whitening / heads, each exported as ONE ONNX graph (backbone + pooling + head) train_frame_models.py
+# Intermediate data: .cache/frame-train (about 10 GB). Models: .cache/bench/models/<id>.onnx, except the
+# shipped one, models/mnv2bc-fused-lw256/model.onnx.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -13,45 +21,76 @@ PY=/usr/bin/python3   # Debian python with torch + onnx + numpy + PIL
 export OMP_NUM_THREADS=2
 DATA=.cache/frame-train
 CACHE=.cache/bench/models
-SHIPPED=mnv2-sscd-fused256
+SHIPPED=mnv2bc-fused-lw256
+BASE=models/mobilenetv2-imagenet/model.onnx
+BC=$CACHE/mnv2-bc.onnx
+BCG=$CACHE/mnv2-bcg.onnx
 ONLY=all
 FORCE=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --only) ONLY="$2"; shift 2 ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DATA" "$CACHE"
 want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
-stale() { [[ "$FORCE" -eq 1 || ! -f "$1" ]]; }
-
-if [[ "$ONLY" != inception ]]; then
-  if [[ "$FORCE" -eq 1 || ! -f "$DATA/views.json" ]]; then
-    "$PY" scripts/models/frame_views.py --out "$DATA" --views 8 --seed 1
-  fi
-  if [[ "$FORCE" -eq 1 || ! -f "$DATA/maps.f32" || "$DATA/views.u8" -nt "$DATA/maps.f32" ]]; then
-    node --import tsx scripts/models/backbone-features.ts "$DATA/views.u8" "$DATA/maps.f32"
-  fi
-fi
-if want pcaw && stale "$CACHE/mnv2-gap-pcaw256.onnx"; then
-  "$PY" scripts/models/train_frame_models.py pcaw --data "$DATA" --out "$CACHE/mnv2-gap-pcaw256.onnx" --dim 256
-fi
-if want rmac && stale "$CACHE/mnv2-rmac-pcaw256.onnx"; then
-  "$PY" scripts/models/train_frame_models.py rmac --data "$DATA" --out "$CACHE/mnv2-rmac-pcaw256.onnx" --dim 256
-fi
+stale() { [[ ! -f "$1" ]]; }                        # intermediate data: build when missing
+stale_model() { [[ "$FORCE" -eq 1 || ! -f "$1" ]]; }  # models: --force rebuilds the selected ones
 out_for() { if [[ "$1" == "$SHIPPED" ]]; then echo "models/$1/model.onnx"; else echo "$CACHE/$1.onnx"; fi; }
-if want gem && stale "$(out_for mnv2-sscd-gem256)"; then
-  "$PY" scripts/models/train_frame_models.py head --variant gem --data "$DATA" --out "$(out_for mnv2-sscd-gem256)" --dim 256 --seed 1
+t0=$SECONDS
+
+views() {
+  if stale "$DATA/views.json"; then "$PY" scripts/models/frame_views.py --out "$DATA" --views 8 --seed 1; fi
+}
+maps() {  # maps for the plain backbone
+  views
+  if stale "$DATA/maps.f32" || [[ "$DATA/views.u8" -nt "$DATA/maps.f32" ]]; then
+    node --import tsx scripts/models/backbone-features.ts "$DATA/views.u8" "$DATA/maps.f32" --model "$BASE"
+  fi
+}
+frontend() {  # name (bc|bcg): front-end + backbone graph, its maps and the front-end's output views
+  local name="$1" graph="$CACHE/mnv2-$1.onnx"
+  views
+  if stale "$graph"; then
+    if [[ "$name" == bc ]]; then "$PY" scripts/models/train_frame_models.py bordercrop "$BASE" "$graph"
+    else "$PY" scripts/models/train_frame_models.py frontend "$BASE" "$graph" 5; fi
+  fi
+  if stale "$DATA/maps-$name.f32" || [[ "$DATA/views.u8" -nt "$DATA/maps-$name.f32" ]]; then
+    node --import tsx scripts/models/backbone-features.ts "$DATA/views.u8" "$DATA/maps-$name.f32" --model "$graph"
+  fi
+  if stale "$DATA/views-$name.u8" || [[ "$DATA/views.u8" -nt "$DATA/views-$name.u8" ]]; then
+    node --import tsx scripts/models/backbone-features.ts "$DATA/views.u8" "$DATA/views-$name.u8" --model "${graph%.onnx}-crop.onnx" --output pixels_cropped --u8
+  fi
+}
+model() {  # id, then train_frame_models.py arguments
+  local id="$1"; shift
+  local out; out="$(out_for "$id")"
+  if want "$id" && stale_model "$out"; then
+    mkdir -p "$(dirname "$out")"
+    "$PY" scripts/models/train_frame_models.py "$@" --data "$DATA" --out "$out" --dim 256 --seed 1
+  fi
+}
+
+if [[ "$ONLY" == views ]]; then views; fi
+if [[ "$ONLY" != inception && "$ONLY" != views ]]; then
+  if [[ "$ONLY" == all || "$ONLY" == mnv2-* ]]; then maps; fi
+  if [[ "$ONLY" == all || "$ONLY" == mnv2bc-* || "$ONLY" == bc ]]; then frontend bc; fi
+  if [[ "$ONLY" == all || "$ONLY" == mnv2bcg-* || "$ONLY" == bcg ]]; then frontend bcg; fi
+  model mnv2-gap-pcaw256 pcaw
+  model mnv2-rmac-pcaw256 rmac
+  model mnv2-gem-lw256 head --method lw --variant gem
+  model mnv2bc-gem-lw256 head --method lw --variant gem --backbone "$BC" --maps maps-bc.f32
+  model mnv2bc-sscd-gem256 head --method sgd --variant gem --backbone "$BC" --maps maps-bc.f32
+  model mnv2bc-fused-lw256 head --method lw --variant fused --backbone "$BC" --maps maps-bc.f32 --pixels views-bc.u8
+  model mnv2bcg-gem-lw256 head --method lw --variant gem --backbone "$BCG" --maps maps-bcg.f32
+  model mnv2bcg-fused-lw256 head --method lw --variant fused --backbone "$BCG" --maps maps-bcg.f32 --pixels views-bcg.u8
 fi
-if want fused && stale "$(out_for mnv2-sscd-fused256)"; then
-  mkdir -p "$(dirname "$(out_for mnv2-sscd-fused256)")"
-  "$PY" scripts/models/train_frame_models.py head --variant fused --data "$DATA" --out "$(out_for mnv2-sscd-fused256)" --dim 256 --seed 1
-fi
-if [[ "$ONLY" == inception ]] && stale "$CACHE/inceptionv3-224.onnx"; then
+if [[ "$ONLY" == inception ]] && stale_model "$CACHE/inceptionv3-224.onnx"; then
   node scripts/models/extract-nsfwjs.mjs inception_v3 --out .cache/bench/models-src/inception_v3
   "$PY" scripts/models/convert_keras_to_onnx.py inception_v3 --src .cache/bench/models-src/inception_v3 --out "$CACHE/inception_v3.onnx" --force
   "$PY" scripts/models/train_frame_models.py resize "$CACHE/inception_v3.onnx" "$CACHE/inceptionv3-224.onnx"
 fi
+echo "train-frame-models: done in $((SECONDS - t0)) s"

@@ -1,25 +1,29 @@
 #!/usr/bin/python3
 """Learns the frame-feature candidates on top of the frozen MobileNetV2 backbone and writes each as
-ONE ONNX graph (backbone + pooling + whitening/head) with the backbone's input (`pixels`
-[N,224,224,3] float 0..255, NHWC RGB) and an `embedding` output (L2-normalised), plus the
-backbone's `feature_map`.
+ONE ONNX graph (front-end + backbone + pooling + whitening/head) with the backbone's input (`pixels`
+[N,224,224,3] float 0..255, NHWC RGB) and outputs `embedding` (L2-normalised) and `feature_map`.
+Run by scripts/models/train-frame-models.sh (one command for everything); inputs in --data:
+views.u8 + views.json (frame_views.py) and feature maps [N,1280,7,7] of every view made by
+onnxruntime-node (backbone-features.ts) with the same backbone graph.
 
-Inputs (made by scripts/models/train-frame-models.sh): OUT/views.u8 + views.json
-(frame_views.py) and OUT/maps.f32 = backbone feature maps [N,1280,7,7] of every view
-(backbone-features.ts, onnxruntime-node).
+    /usr/bin/python3 scripts/models/train_frame_models.py bordercrop BASE.onnx OUT.onnx
+    /usr/bin/python3 scripts/models/train_frame_models.py frontend   BASE.onnx OUT.onnx [5]
+    /usr/bin/python3 scripts/models/train_frame_models.py resize     IN299.onnx OUT.onnx
+    /usr/bin/python3 scripts/models/train_frame_models.py pcaw|rmac --out F.onnx [--dim 256]
+    /usr/bin/python3 scripts/models/train_frame_models.py head --out F.onnx [--method lw|sgd]
+        [--variant gem|fused] [--backbone G.onnx --maps maps-x.f32 --pixels views-x.u8] [--seed 1]
 
-    /usr/bin/python3 scripts/models/train_frame_models.py pcaw  --data DIR --out F.onnx [--dim 256]
-    /usr/bin/python3 scripts/models/train_frame_models.py rmac  --data DIR --out F.onnx [--dim 256]
-    /usr/bin/python3 scripts/models/train_frame_models.py head  --data DIR --out F.onnx [--dim 256]
-                     [--variant gem|fused] [--steps 1500] [--seed 1]
-
-pcaw: L2(GAP) -> centre -> PCA to --dim -> whitening (eigenvalue^-1/2, shrunk) -> L2, learned on
-      the clean views (view 0) of the training bases.
+bordercrop: prepends letterbox/pillarbox removal (2 passes, GridSample) to the backbone graph;
+frontend:   the same + grayscale + box low-pass; resize: 224 input resized to the model's size.
+pcaw: L2(GAP) -> centre -> PCA to --dim -> whitening (eigenvalues shrunk) -> L2, clean views.
 rmac: max-pooled regions of the 7x7 map (1 full, 2x2 of 5x5, 3x3 of 3x3 = 14 regions) -> L2 ->
       PCA-whitening learned on regional vectors of the clean views -> L2 -> sum -> L2.
-head: SSCD-style: GeM (p=3) -> [fused: + flip-invariant 32x32 luma thumbnail features]
-      -> linear projection to --dim -> L2, trained with InfoNCE (temperature 0.05) on pairs of views
-      of the same base (one of them the clean view half of the time) plus a KoLeo spreading term.
+head: GeM (p=3) [fused: + flip-invariant 32x32 luma thumbnail of the front-end's output] ->
+      linear to --dim -> L2. --method lw: closed-form learned whitening from (clean, copy) view
+      pairs (Radenovic et al. 2018); --method sgd: SSCD-style InfoNCE (temperature 0.05) + KoLeo on
+      pairs of views of the same base (one of them the clean view half of the time), initialised
+      from lw and early-stopped on 10 % held-out bases.
+Deterministic for a given seed (a rebuild is byte-identical).
 """
 
 import argparse
@@ -31,21 +35,23 @@ import time
 
 import numpy as np
 import onnx
+import onnx.utils
 import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BACKBONE = os.path.join(REPO, "models", "mobilenetv2-imagenet", "model.onnx")
+ARGS_BACKBONE = [BACKBONE]
 C, S = 1280, 7
 REGIONS = [(7, 1), (5, 2), (3, 2)]  # (kernel, stride) max-pools over the 7x7 map -> 1 + 4 + 9 regions
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def load(data):
+def load(data, maps_file="maps.f32"):
     meta = json.load(open(os.path.join(data, "views.json")))
     n = len(meta["views"])
-    maps = np.memmap(os.path.join(data, "maps.f32"), dtype=np.float32, mode="r", shape=(n, C, S, S))
+    maps = np.memmap(os.path.join(data, maps_file), dtype=np.float32, mode="r", shape=(n, C, S, S))
     base = np.array([v["base"] for v in meta["views"]], dtype=np.int64)
     clean = np.array([not v["augs"] for v in meta["views"]])
     return meta, maps, base, clean
@@ -75,7 +81,8 @@ def pca_whiten(x, dim, shrink=0.1):
 
 class Graph:
     def __init__(self):
-        self.model = onnx.load(BACKBONE)
+        self.model = onnx.load(ARGS_BACKBONE[0])
+        self.pixels = "pixels_cropped" if any(o == "pixels_cropped" for n in self.model.graph.node for o in n.output) else "pixels"
         g = self.model.graph
         # the backbone's GAP output becomes internal ("gap"); our head writes "embedding"
         for node in g.node:
@@ -108,7 +115,7 @@ class Graph:
         g.node.extend(self.nodes)
         g.initializer.extend(self.inits)
         dim = None
-        outs = [o for o in g.output if o.name != "embedding"]
+        outs = [o for o in g.output if o.name == "feature_map"]
         del g.output[:]
         self.model.doc_string = doc
         g.output.extend([helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", self.dim]), *outs])
@@ -174,7 +181,7 @@ def thumb_features_np(pix):
 
 def export_thumb(g):
     """ONNX version of thumb_features_np on the graph input `pixels`."""
-    y = g.op("MatMul", ["pixels", g.const(LUMA.reshape(3, 1))])  # [N,224,224,1]
+    y = g.op("MatMul", [g.pixels, g.const(LUMA.reshape(3, 1))])  # [N,224,224,1]
     y = g.op("Transpose", [y], perm=[0, 3, 1, 2])  # [N,1,224,224]
     t = g.op("AveragePool", [y], kernel_shape=[7, 7], strides=[7, 7])  # [N,1,32,32]
     flat = g.op("Flatten", [t], axis=1)
@@ -279,7 +286,7 @@ def train_head(args, meta, maps, base, clean):
     t0 = time.time()
     thumbs = None
     if args.variant == "fused":
-        pix = np.memmap(os.path.join(args.data, "views.u8"), dtype=np.uint8, mode="r").reshape(-1, 224, 224, 3)
+        pix = np.memmap(os.path.join(args.data, args.pixels), dtype=np.uint8, mode="r").reshape(-1, 224, 224, 3)
         thumbs = torch.from_numpy(np.concatenate([thumb_features_np(np.asarray(pix[i:i + 512])) for i in range(0, len(pix), 512)]))
     head = Head(args.dim, args.variant == "fused", p=args.gem_p)
     feats = pooled_inputs(maps, head.p, thumbs, head.thumb_scale)
@@ -312,16 +319,17 @@ def train_head(args, meta, maps, base, clean):
         head.train()
         return float((top == want).mean())
 
-    if args.method == "lw":
+    if args.method == "lw" or args.init == "lw":
         W, b = learned_whitening(feats, V, tr_bases, args.dim, args.shrink)
         with torch.no_grad():
             head.proj.weight.copy_(torch.from_numpy(W.T))
             head.proj.bias.copy_(torch.from_numpy(b))
         acc = val_acc()
         print(f"head: learned whitening (shrink {args.shrink}) variant={args.variant} dim={args.dim}: val@1={acc:.3f}", flush=True)
-        return head, acc, time.time() - t0
+        if args.method == "lw":
+            return head, acc, time.time() - t0
     print(f"head: variant={args.variant} dim={args.dim} steps={args.steps} batch={args.batch} val@1(before)={val_acc():.3f}", flush=True)
-    best = None
+    best = (val_acc(), 0, {k: v.clone() for k, v in head.state_dict().items()})
     for step in range(1, args.steps + 1):
         bs = rng.choice(tr_bases, size=args.batch, replace=False)
         a = np.where(rng.random(args.batch) < 0.5, bs * V, bs * V + rng.integers(1, V, args.batch))
@@ -338,11 +346,105 @@ def train_head(args, meta, maps, base, clean):
         loss.backward()
         opt.step()
         sched.step()
-        if step % 100 == 0 or step == args.steps:
+        if step % args.eval_every == 0 or step == args.steps:
             acc = val_acc()
+            if acc > best[0]:
+                best = (acc, step, {k: v.clone() for k, v in head.state_dict().items()})
             print(f"  step {step}: loss {loss.item():.3f}  val@1={acc:.3f}  ({time.time() - t0:.0f}s)", flush=True)
-    acc = val_acc()
-    return head, acc, time.time() - t0
+    # early stopping on the held-out train-side bases
+    head.load_state_dict(best[2])
+    print(f"head: keeping step {best[1]} (val@1 {best[0]:.3f})", flush=True)
+    return head, best[0], time.time() - t0
+
+
+BORDER_T = 10.0  # a row/column whose (channel-mean) value range is <= this is a bar
+BORDER_PASSES = 2  # nested bars (e.g. coloured letterbox inside black padding) need a second pass
+BORDER_MAX = 0.45  # never crop more than this fraction from one side
+
+
+def add_border_crop(src, out, gray=False, lowpass=0):
+    """Prepends border (letterbox/pillarbox) removal to a backbone graph on `pixels` [N,224,224,3]:
+    rows/columns at the edges whose value range is <= BORDER_T are bars; the remaining box (at most
+    BORDER_MAX cut per side) is resampled to 224x224 with GridSample (bilinear), per frame."""
+    m = onnx.load(src)
+    g = m.graph
+    H = W = 224
+    for node in g.node:
+        for i, x in enumerate(node.input):
+            if x == "pixels":
+                node.input[i] = "pixels_cropped"
+    nodes, inits = [], []
+    k = [0]
+
+    def c(arr):
+        name = f"bc_c{k[0]}"
+        k[0] += 1
+        inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def op(t, ins, out=None, **a):
+        out = out or f"bc_t{k[0]}"
+        k[0] += 1
+        nodes.append(helper.make_node(t, ins, [out], name=out, **a))
+        return out
+
+    def edges(gray, axis_reduce, n):
+        rng_ = op("Sub", [op("ReduceMax", [gray], axes=[axis_reduce], keepdims=0), op("ReduceMin", [gray], axes=[axis_reduce], keepdims=0)])  # [N,n]
+        content = op("Cast", [op("Greater", [rng_, c(np.array(BORDER_T, dtype=np.float32))])], to=TensorProto.FLOAT)
+        first = op("ArgMax", [content], axis=1, keepdims=1)  # [N,1] int64
+        rev = op("Slice", [content, c(np.array([-1], dtype=np.int64)), c(np.array([-(2**62)], dtype=np.int64)), c(np.array([1], dtype=np.int64)), c(np.array([-1], dtype=np.int64))])
+        last_rev = op("ArgMax", [rev], axis=1, keepdims=1)
+        lo = op("Cast", [first], to=TensorProto.FLOAT)
+        hi = op("Sub", [c(np.array(float(n), dtype=np.float32)), op("Cast", [last_rev], to=TensorProto.FLOAT)])  # exclusive end
+        # 1 px inset: resampling must not blend the bar into the content edge (the next pass would
+        # then see a non-uniform bar)
+        lo = op("Min", [op("Add", [lo, c(np.array(1.0, dtype=np.float32))]), c(np.array(BORDER_MAX * n, dtype=np.float32))])
+        hi = op("Max", [op("Sub", [hi, c(np.array(1.0, dtype=np.float32))]), c(np.array((1 - BORDER_MAX) * n, dtype=np.float32))])
+        # normalised edges (align_corners=0): pixel edge e -> 2e/n - 1
+        a = op("Sub", [op("Mul", [lo, c(np.array(2.0 / n, dtype=np.float32))]), c(np.array(1.0, dtype=np.float32))])
+        b = op("Sub", [op("Mul", [hi, c(np.array(2.0 / n, dtype=np.float32))]), c(np.array(1.0, dtype=np.float32))])
+        t = c(((np.arange(224, dtype=np.float32) + 0.5) / 224).reshape(1, 224))
+        return op("Add", [a, op("Mul", [op("Sub", [b, a]), t])])  # [N,224]
+
+    def crop_pass(x, out=None):
+        gray = op("ReduceMean", [x], axes=[3], keepdims=0)  # [N,H,W]
+        ys = edges(gray, 2, H)  # per-row range (reduce over width) -> top/bottom
+        xs = edges(gray, 1, W)  # per-column range (reduce over height) -> left/right
+        zeros = c(np.zeros((1, 224, 224), dtype=np.float32))
+        gx = op("Add", [op("Unsqueeze", [xs, c(np.array([1], dtype=np.int64))]), zeros])  # [N,224,224] x varies on last axis
+        gy = op("Add", [op("Unsqueeze", [ys, c(np.array([2], dtype=np.int64))]), zeros])
+        grid = op("Concat", [op("Unsqueeze", [gx, c(np.array([3], dtype=np.int64))]), op("Unsqueeze", [gy, c(np.array([3], dtype=np.int64))])], axis=3)
+        nchw = op("Transpose", [x], perm=[0, 3, 1, 2])
+        samp = op("GridSample", [nchw, grid], mode="bilinear", padding_mode="border", align_corners=0)
+        return op("Transpose", [samp], out=out, perm=[0, 2, 3, 1])
+
+    x = "pixels"
+    for i in range(BORDER_PASSES):
+        x = crop_pass(x, "pixels_cropped" if i == BORDER_PASSES - 1 and not (gray or lowpass) else None)
+    if gray or lowpass:
+        # canonical front-end: luma replicated to RGB (colour-invariant) and/or a box low-pass (noise,
+        # blur and compression artefacts shrink towards the same smooth image)
+        y = op("MatMul", [x, c(np.repeat(LUMA.reshape(3, 1), 3, axis=1))]) if gray else x  # [N,224,224,3]
+        if lowpass:
+            t = op("Transpose", [y], perm=[0, 3, 1, 2])
+            pad = lowpass // 2
+            t = op("AveragePool", [t], kernel_shape=[lowpass, lowpass], strides=[1, 1], pads=[pad, pad, pad, pad], count_include_pad=0)
+            op("Transpose", [t], out="pixels_cropped", perm=[0, 2, 3, 1])
+        else:
+            op("Identity", [y], out="pixels_cropped")
+    for n in reversed(nodes):
+        g.node.insert(0, n)
+    g.initializer.extend(inits)
+    m.doc_string = (m.doc_string or "") + " + border (letterbox/pillarbox) crop in the graph"
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    # the crop alone (pixels -> pixels_cropped), to precompute cropped training views
+    crop_only = out.replace(".onnx", "-crop.onnx")
+    m.graph.output.append(helper.make_tensor_value_info("pixels_cropped", TensorProto.FLOAT, ["N", 224, 224, 3]))
+    onnx.save(m, crop_only + ".tmp")
+    onnx.utils.extract_model(crop_only + ".tmp", crop_only, ["pixels"], ["pixels_cropped"])
+    os.remove(crop_only + ".tmp")
+    print(f"wrote {out}: border crop (range <= {BORDER_T}, at most {BORDER_MAX:.0%} per side){' + gray' if gray else ''}{f' + box{lowpass}' if lowpass else ''} + {os.path.basename(src)}")
 
 
 def wrap_resize(src, out, size_in=224):
@@ -372,24 +474,36 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "resize":
         wrap_resize(sys.argv[2], sys.argv[3])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "bordercrop":
+        add_border_crop(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "frontend":  # bordercrop + grayscale + box low-pass
+        add_border_crop(sys.argv[2], sys.argv[3], gray=True, lowpass=int(sys.argv[4]) if len(sys.argv) > 4 else 5)
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["pcaw", "rmac", "head"])
     ap.add_argument("--data", default=os.path.join(REPO, ".cache", "frame-train"))
+    ap.add_argument("--backbone", default=BACKBONE, help="backbone graph the head is appended to (must match the maps)")
+    ap.add_argument("--maps", default="maps.f32", help="feature-map file in --data")
+    ap.add_argument("--pixels", default="views.u8", help="frames the thumbnail branch sees (views-bc.u8 = border-cropped views)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--variant", choices=["gem", "fused"], default="gem")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--koleo", type=float, default=0.1)
     ap.add_argument("--gem-p", type=float, default=3.0)
     ap.add_argument("--method", choices=["sgd", "lw"], default="sgd", help="sgd: InfoNCE training; lw: closed-form learned whitening from the same pairs")
     ap.add_argument("--shrink", type=float, default=0.1)
+    ap.add_argument("--init", choices=["random", "lw"], default="lw", help="sgd: start from the learned-whitening solution")
+    ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    ARGS_BACKBONE[0] = args.backbone
     torch.set_num_threads(2)
-    meta, maps, base, clean = load(args.data)
+    meta, maps, base, clean = load(args.data, args.maps)
     started = time.time()
     if args.what == "pcaw":
         x = l2n(np.asarray(maps[clean]).mean(axis=(2, 3)))
@@ -402,10 +516,13 @@ def main():
         export_rmac(mu, P, args.out, f"vidtrace MobileNetV2 R-MAC (14 regions) + PCA-whitening {args.dim} (learned on {len(x)} regional vectors)")
     else:
         head, acc, secs = train_head(args, meta, maps, base, clean)
-        export_head(head, args.out, f"vidtrace MobileNetV2 + SSCD-style head ({args.variant}, {args.dim}-d), seed {args.seed}, {args.steps} steps, val@1 {acc:.3f}")
-        info = {"method": args.method, "variant": args.variant, "dim": args.dim, "steps": args.steps, "batch": args.batch, "lr": args.lr, "wd": args.wd,
-                "koleo": args.koleo, "seed": args.seed, "gem_p": float(head.p), "val_at1": acc, "train_seconds": round(secs, 1),
-                "views": len(meta["views"]), "bases": len(meta["bases"])}
+        how = "learned whitening (closed form)" if args.method == "lw" else f"InfoNCE head, {args.steps} steps, init {args.init}"
+        export_head(head, args.out, f"vidtrace frame encoder: {os.path.basename(args.backbone)} + GeM p={args.gem_p:g}{' + luma thumbnail' if args.variant == 'fused' else ''} + {how}, {args.dim}-d, seed {args.seed}, held-out train-side val@1 {acc:.3f}")
+        info = {"method": args.method, "variant": args.variant, "backbone": os.path.basename(args.backbone), "dim": args.dim, "gem_p": args.gem_p,
+                "shrink": args.shrink, "seed": args.seed, "val_at1_heldout_train_side": round(acc, 4), "train_seconds": round(secs, 1),
+                "views": len(meta["views"]), "bases": len(meta["bases"]), "views_per_base": meta["views_per_base"]}
+        if args.method == "sgd":
+            info.update({"steps": args.steps, "batch": args.batch, "lr": args.lr, "wd": args.wd, "koleo": args.koleo, "init": args.init, "temperature": 0.05})
         json.dump(info, open(args.out + ".train.json", "w"), indent=1)
     print(f"{args.what}: done in {time.time() - started:.0f}s")
 

@@ -2,11 +2,13 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
-import { createFrameEncoder, type FrameEncoder } from '../embed/onnx-encoder.js';
+import { createEncoder } from '../embed/create-encoder.js';
+import type { FrameEncoder } from '../embed/onnx-encoder.js';
 import { resolveModel, type ResolvedModel } from '../embed/registry.js';
 import { InvalidArgumentError, MediaNotFoundError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.js';
+import { createSpdDetector, type SpdDetector } from '../detect/spd-detector.js';
 import type { Aligner } from '../match/aligner.js';
 import { dpAligner, matchQuery, temporalNetworkAligner, type MatchOptions } from '../match/matcher.js';
 import type { MatchReport } from '../report/match-report.js';
@@ -53,6 +55,7 @@ const SAVE_INTERVAL_MS = 10_000;
  */
 export class Library {
   private encoderPromise: Promise<FrameEncoder> | undefined;
+  private spdPromise: Promise<SpdDetector> | undefined;
   private lastSave = Date.now();
   private dirty = false;
 
@@ -98,7 +101,7 @@ export class Library {
   }
 
   encoder(): Promise<FrameEncoder> {
-    this.encoderPromise ??= createFrameEncoder(this.model, this.config.threads);
+    this.encoderPromise ??= createEncoder(this.model, this.config.modelsDir, this.config.threads);
     return this.encoderPromise;
   }
 
@@ -194,15 +197,37 @@ export class Library {
     return { ...s, indexBytes, indexRows: this.index.size, model: this.model.fingerprint, database: this.db.kind, store: this.config.storeDir };
   }
 
-  /** The aligner a match uses: the classical ones here; the learned detector when it is available. */
+  /**
+   * The aligner a match uses: the temporal network by default (best F1 on the dev benchmark so far);
+   * dp and the learned SPD detector (`spd`, models/spd-detector) on request.
+   */
   async aligner(name: AlignerName = 'tn'): Promise<Aligner> {
     switch (name) {
-      case 'tn':
-        return temporalNetworkAligner();
-      case 'dp':
-        return dpAligner();
+      case 'tn': {
+        const t = this.model.match?.tn ?? {};
+        return temporalNetworkAligner({ minSimilarity: t.minSimilarity ?? this.model.match?.voteFloor }, t.threshold);
+      }
+      case 'dp': {
+        const t = this.model.match?.dp ?? {};
+        return dpAligner({ bias: t.bias }, t.threshold);
+      }
+      case 'spd':
+        // Created once per library (one onnxruntime session); a failed creation is not cached.
+        this.spdPromise ??= createSpdDetector(this.config.modelsDir, this.config.threads).then(
+          (spd) => {
+            if (spd.encoderFingerprint !== this.model.fingerprint) {
+              process.emitWarning(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: retrain with scripts/detector/train.sh`);
+            }
+            return spd;
+          },
+          (e: unknown) => {
+            this.spdPromise = undefined;
+            throw e;
+          },
+        );
+        return this.spdPromise;
       default:
-        throw new InvalidArgumentError(`unknown aligner "${name}" (tn, dp)`);
+        throw new InvalidArgumentError(`unknown aligner "${name}" (tn, dp, spd)`);
     }
   }
 
@@ -217,7 +242,7 @@ export class Library {
     const report = await matchQuery(
       { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors },
       { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner },
-      options,
+      { ...(this.model.match?.voteFloor === undefined ? {} : { voteFloor: this.model.match.voteFloor }), ...options },
     );
     return report;
   }
@@ -232,6 +257,7 @@ export class Library {
     try {
       if (this.dirty) this.saveIndex();
       if (this.encoderPromise) await (await this.encoderPromise).close();
+      if (this.spdPromise) await (await this.spdPromise.catch(() => undefined))?.close();
     } finally {
       await this.store.close();
     }

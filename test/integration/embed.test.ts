@@ -33,13 +33,14 @@ before(async () => {
 });
 after(() => encoder?.close());
 
-test('the default encoder is the converted MobileNetV2: 1280-d unit vectors, deterministic, batch-independent', async () => {
-  assert.equal(encoder.dim, 1280);
+test('the default encoder: 256-d unit vectors, deterministic, batch-independent', async () => {
+  assert.equal(config.modelId, 'mnv2bc-fused-lw256');
+  assert.equal(encoder.dim, 256);
   const fs = (await frames(REAL.megamind, encoder.inputSize)).slice(0, 5);
   const batch = await encoder.embed(fs);
   assert.equal(batch.length, 5);
   for (const v of batch) {
-    assert.equal(v.length, 1280);
+    assert.equal(v.length, 256);
     assert.ok(Math.abs(dot(v, v) - 1) < 1e-4);
     assert.ok(v.every(Number.isFinite));
   }
@@ -62,4 +63,15 @@ test('wrong frame size is refused; an unknown or missing model is a clear error'
   await assert.rejects(encoder.embed([f]), InvalidArgumentError);
   assert.throws(() => resolveModel(config.modelsDir, 'no-such-model'), /unknown model "no-such-model"/);
   assert.throws(() => resolveModel('/nonexistent', 'x'), ModelMissingError);
+});
+
+test('the converted MobileNetV2 backbone (the first encoder) still loads: 1280-d unit vectors', async () => {
+  const raw = await createFrameEncoder(resolveModel(config.modelsDir, 'mobilenetv2-imagenet'));
+  try {
+    const [v] = await raw.embed((await frames(REAL.megamind, raw.inputSize)).slice(0, 1));
+    assert.equal(v.length, 1280);
+    assert.ok(Math.abs(dot(v, v) - 1) < 1e-4);
+  } finally {
+    await raw.close();
+  }
 });

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { calibrate, decodeTile, diagonalSimilarity, fuseBands, iou, nms, sameBand, toFrameSegment, type CellBox } from './boxes.js';
+
+const box = (q0: number, r0: number, q1: number, r1: number, score = 0.5): CellBox => ({ q0, r0, q1, r1, score });
+
+test('decodeTile: location centre + distances, tile origin, clipping, min score', () => {
+  // grid 2 (stride 4): channels [score, dq0, dq1, dr0, dr1] x 4 locations, after 3 unrelated floats.
+  const g = 4;
+  const out = new Float32Array(3 + 5 * g);
+  const set = (c: number, gy: number, gx: number, v: number) => (out[3 + c * g + gy * 2 + gx] = v);
+  set(0, 1, 0, 0.9);
+  [2, 3, 1, 5].forEach((v, k) => set(k + 1, 1, 0, v));
+  set(0, 0, 1, 0.01); // below minScore
+  set(0, 0, 0, 0.5); // distances 0 -> empty box, dropped
+  const boxes = decodeTile(out, 3, { grid: 2, stride: 4, row: 8, col: 16, rows: 16, cols: 40 }, 0.05);
+  // centre (8 + 4 + 2, 16 + 0 + 2) = (14, 18): q 12..17 clipped to 16, r 17..23
+  assert.deepEqual(boxes, [{ q0: 12, r0: 17, q1: 16, r1: 23, score: Math.fround(0.9) }]);
+});
+
+test('iou and NMS with containment suppression', () => {
+  assert.equal(iou(box(0, 0, 10, 10), box(5, 0, 15, 10)), 50 / 150);
+  const a = box(0, 0, 10, 10, 0.9);
+  const b = box(1, 1, 11, 11, 0.8); // IoU 81/119 = 0.68: suppressed at 0.5
+  const c = box(0, 0, 4, 4, 0.7); // inside a: IoU 0.16 but fully contained
+  const d = box(20, 20, 30, 30, 0.6);
+  assert.deepEqual(nms([d, c, b, a], 0.5, 0.8), [a, d]);
+  assert.deepEqual(nms([d, c, b, a], 0.5, 1.01), [a, c, d]);
+  assert.deepEqual(nms([c, a], 0.7), [a]); // containment 1 by default: full containment suppresses
+});
+
+test('band fusion joins pieces of one diagonal cut by a tile border, nothing else', () => {
+  // One band (0,0)→(60,60) seen as two pieces.
+  assert.ok(sameBand(box(0, 0, 34, 34), box(30, 30, 60, 60), 2, 2.5));
+  assert.deepEqual(fuseBands([box(0, 0, 34, 34, 0.6), box(30, 30, 60, 60, 0.8)], 2, 2.5), [box(0, 0, 60, 60, 0.8)]);
+  // Touching pieces with a 2-cell gap on the query axis still fuse; a 6-cell gap does not.
+  assert.ok(sameBand(box(0, 0, 30, 30), box(32, 32, 50, 50), 2, 2.5));
+  assert.ok(!sameBand(box(0, 0, 30, 30), box(36, 36, 50, 50), 2, 2.5));
+  // Two copies of the same reference part at different query times (second copy goes back in the reference).
+  assert.ok(!sameBand(box(7, 2, 23, 10), box(29, 4, 49, 13), 2, 2.5));
+  // Parallel bands 6 cells apart overlap but are not one band.
+  assert.ok(!sameBand(box(0, 0, 30, 30), box(10, 16, 40, 46), 2, 2.5));
+  // A 2x-speed band cut in two.
+  assert.ok(sameBand(box(0, 0, 16, 32), box(15, 30, 30, 60), 2, 2.5));
+});
+
+test('fusion joins boxes of different tiles only, and only boxes above its score floor', () => {
+  const a = { ...box(0, 0, 34, 34, 0.6), tile: 0 };
+  const b = { ...box(30, 30, 60, 60, 0.8), tile: 1 };
+  assert.deepEqual(fuseBands([a, b], 2, 2.5), [box(0, 0, 60, 60, 0.8)]);
+  assert.deepEqual(fuseBands([a, { ...b, tile: 0 }], 2, 2.5), [{ ...b, tile: 0 }, a]);
+  // ... unless fragments of one tile may fuse.
+  assert.deepEqual(fuseBands([a, { ...b, tile: 0 }], 2, 2.5, 0, true), [box(0, 0, 60, 60, 0.8)]);
+  // A weak piece (below the floor) is left alone.
+  const weak = { ...b, score: 0.05 };
+  assert.deepEqual(fuseBands([a, weak], 2, 2.5, 0.1), [a, weak]);
+});
+
+test('cell box to inclusive keyframe indices', () => {
+  assert.deepEqual(toFrameSegment(box(7.44, 1.17, 16.2, 9.93, 0.7), 23, 10), { queryStart: 7, queryEnd: 15, refStart: 1, refEnd: 9, score: 0.7, support: 9 });
+  // Clipped to the matrix, at least one keyframe.
+  assert.deepEqual(toFrameSegment(box(-1, 3.2, 0.3, 99, 0.5), 5, 8), { queryStart: 0, queryEnd: 0, refStart: 3, refEnd: 7, score: 0.5, support: 5 });
+});
+
+test('Platt calibration', () => {
+  assert.ok(Math.abs(calibrate(0.5, 1, 0) - 0.5) < 1e-12);
+  assert.ok(Math.abs(calibrate(0.75, 2, 0) - 0.9) < 1e-12); // logit 0.75 = ln 3 -> sigmoid(2 ln 3) = 9/10
+  assert.ok(Math.abs(calibrate(0.5, 1, Math.log(4)) - 0.8) < 1e-12);
+  assert.ok(calibrate(1, 1, 0) < 1 && calibrate(0, 1, 0) > 0);
+  // With the diagonal-similarity term: logit 0.5 = 0, so sigmoid(2 · 0.5 + (-1)) = 0.5.
+  assert.ok(Math.abs(calibrate(0.5, 1, -1, 2, 0.5) - 0.5) < 1e-12);
+});
+
+test('diagonal similarity: best of the three cells around the diagonal, averaged over rows', () => {
+  // 3x6 matrix, values 10*i + j (scaled by 0.01); box rows 0..3 and reference 0..6 (slope 2).
+  const data = Float32Array.from({ length: 18 }, (_v, k) => 0.01 * (10 * Math.floor(k / 6) + (k % 6)));
+  const m = { rows: 3, cols: 6, data };
+  // Row i centre i + 0.5 -> diagonal column round(2(i + 0.5) - 0.5) = 1, 3, 5 (+ tie rounding up):
+  // best of columns {0,1,2}, {2,3,4}, {4,5} = 0.02, 0.14, 0.25; mean 0.41 / 3.
+  assert.ok(Math.abs(diagonalSimilarity(m, box(0, 0, 3, 6)) - 0.41 / 3) < 1e-6);
+  // One row, clipped.
+  assert.ok(Math.abs(diagonalSimilarity(m, box(2, 5, 3, 8)) - 0.25) < 1e-6);
+});

@@ -1,0 +1,197 @@
+import type { Matrix } from '../match/similarity.js';
+import type { FrameSegment } from '../match/temporal-network.js';
+
+/**
+ * A detected copy in continuous cell coordinates of the full matrix: keyframe i is the cell
+ * [i, i+1), so the box covers query cells [q0, q1) and reference cells [r0, r1).
+ */
+export interface CellBox {
+  q0: number;
+  r0: number;
+  q1: number;
+  r1: number;
+  score: number;
+  /** Index of the tile the box was decoded from (fusion only joins boxes of different tiles). */
+  tile?: number;
+  /** Detector score before calibration (set once `score` is calibrated). */
+  raw?: number;
+  /** Mean similarity along the box diagonal (`diagonalSimilarity`). */
+  diag?: number;
+}
+
+export interface DecodeGeometry {
+  /** Output grid side (tile / stride). */
+  grid: number;
+  /** Cells per output location. */
+  stride: number;
+  /** Tile origin in the full matrix. */
+  row: number;
+  col: number;
+  /** Full matrix size: boxes are clipped to it. */
+  rows: number;
+  cols: number;
+  /** Tile index recorded on the boxes. */
+  tile?: number;
+}
+
+/**
+ * Boxes of one tile's output [5, grid, grid] at `offset` of `out`: channel 0 = score, 1..4 =
+ * distances (cells) from the location centre (gy·stride + stride/2, gx·stride + stride/2) to the
+ * query start, query end, reference start, reference end. Locations scoring below `minScore` and
+ * boxes empty after clipping are dropped.
+ */
+export function decodeTile(out: Float32Array, offset: number, g: DecodeGeometry, minScore: number): CellBox[] {
+  const area = g.grid * g.grid;
+  const boxes: CellBox[] = [];
+  for (let gy = 0; gy < g.grid; gy++) {
+    for (let gx = 0; gx < g.grid; gx++) {
+      const k = offset + gy * g.grid + gx;
+      const score = out[k];
+      if (!(score >= minScore)) continue;
+      const cy = g.row + gy * g.stride + g.stride / 2;
+      const cx = g.col + gx * g.stride + g.stride / 2;
+      const q0 = Math.max(0, cy - out[k + area]);
+      const q1 = Math.min(g.rows, cy + out[k + 2 * area]);
+      const r0 = Math.max(0, cx - out[k + 3 * area]);
+      const r1 = Math.min(g.cols, cx + out[k + 4 * area]);
+      if (q1 > q0 && r1 > r0) boxes.push(g.tile === undefined ? { q0, r0, q1, r1, score } : { q0, r0, q1, r1, score, tile: g.tile });
+    }
+  }
+  return boxes;
+}
+
+export function boxArea(b: CellBox): number {
+  return Math.max(0, b.q1 - b.q0) * Math.max(0, b.r1 - b.r0);
+}
+
+export function intersectionArea(a: CellBox, b: CellBox): number {
+  const q = Math.min(a.q1, b.q1) - Math.max(a.q0, b.q0);
+  const r = Math.min(a.r1, b.r1) - Math.max(a.r0, b.r0);
+  return q > 0 && r > 0 ? q * r : 0;
+}
+
+export function iou(a: CellBox, b: CellBox): number {
+  const inter = intersectionArea(a, b);
+  const union = boxArea(a) + boxArea(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Greedy non-maximum suppression: boxes by decreasing score; a box is dropped when its IoU with a
+ * kept box is ≥ `iouThreshold`, or when ≥ `containment` of the smaller box's area lies inside a kept
+ * box (a partial view of the same band, e.g. cut by a tile border).
+ */
+export function nms(boxes: readonly CellBox[], iouThreshold: number, containment = 1): CellBox[] {
+  const sorted = [...boxes].sort((a, b) => b.score - a.score);
+  const kept: CellBox[] = [];
+  for (const b of sorted) {
+    const suppressed = kept.some((k) => {
+      const inter = intersectionArea(k, b);
+      if (inter === 0) return false;
+      const union = boxArea(k) + boxArea(b) - inter;
+      return inter / union >= iouThreshold || inter / Math.min(boxArea(k), boxArea(b)) >= containment;
+    });
+    if (!suppressed) kept.push(b);
+  }
+  return kept;
+}
+
+/** Distance from (q, r) to the line through the diagonal (q0, r0)→(q1, r1) of `u`. */
+function distanceToDiagonal(u: CellBox, q: number, r: number): number {
+  const dq = u.q1 - u.q0;
+  const dr = u.r1 - u.r0;
+  const len = Math.hypot(dq, dr);
+  if (len === 0) return Math.hypot(q - u.q0, r - u.r0);
+  return Math.abs((q - u.q0) * dr - (r - u.r0) * dq) / len;
+}
+
+/**
+ * True when a and b are two pieces of one copy band: they overlap or nearly touch (gap ≤ `gap`
+ * cells) on both axes, and the diagonals of both lie within `tolerance` cells of the diagonal of
+ * their union (the band continues straight from one into the other).
+ */
+export function sameBand(a: CellBox, b: CellBox, gap: number, tolerance: number): boolean {
+  const gq = Math.max(a.q0, b.q0) - Math.min(a.q1, b.q1);
+  const gr = Math.max(a.r0, b.r0) - Math.min(a.r1, b.r1);
+  if (gq > gap || gr > gap) return false;
+  const u = union(a, b);
+  return [a, b].every((x) => distanceToDiagonal(u, x.q0, x.r0) <= tolerance && distanceToDiagonal(u, x.q1, x.r1) <= tolerance);
+}
+
+function union(a: CellBox, b: CellBox): CellBox {
+  return { q0: Math.min(a.q0, b.q0), r0: Math.min(a.r0, b.r0), q1: Math.max(a.q1, b.q1), r1: Math.max(a.r1, b.r1), score: Math.max(a.score, b.score) };
+}
+
+/**
+ * Box fusion across tiles: repeatedly replaces two pieces of one band (`sameBand`) by their union
+ * (score = the higher one, tile forgotten) until no pair fuses. Only boxes scoring at least
+ * `minScore` take part. With `sameTile` false, two boxes decoded from the same tile never fuse
+ * (fusion only for bands cut by tile borders); with true, collinear fragments of one band that the
+ * model reports within a tile are joined too. Output by decreasing score.
+ */
+export function fuseBands(boxes: readonly CellBox[], gap: number, tolerance: number, minScore = 0, sameTile = false): CellBox[] {
+  const out = [...boxes].sort((a, b) => b.score - a.score);
+  for (let merged = true; merged; ) {
+    merged = false;
+    outer: for (let i = 0; i < out.length; i++) {
+      if (out[i].score < minScore) break;
+      for (let j = i + 1; j < out.length; j++) {
+        if (out[j].score < minScore) break;
+        if (!sameTile && out[i].tile !== undefined && out[i].tile === out[j].tile) continue;
+        if (sameBand(out[i], out[j], gap, tolerance)) {
+          out[i] = union(out[i], out[j]);
+          out.splice(j, 1);
+          merged = true;
+          break outer;
+        }
+      }
+    }
+  }
+  return out.sort((a, b) => b.score - a.score);
+}
+
+/**
+ * Calibrated score: logistic regression on the raw detector score and the similarity along the box
+ * diagonal, sigmoid(a · logit(raw) + c · diag + b) (plain Platt scaling when c = 0).
+ */
+export function calibrate(raw: number, a: number, b: number, c = 0, diag = 0): number {
+  const p = Math.min(1 - 1e-6, Math.max(1e-6, raw));
+  return 1 / (1 + Math.exp(-(a * Math.log(p / (1 - p)) + c * diag + b)));
+}
+
+/**
+ * Mean over the box's query rows of the best similarity within one cell of the box diagonal
+ * (the line from (q0, r0) to (q1, r1); row i is sampled at its centre i + 0.5). The absolute
+ * evidence the classical aligners score with, given to the calibration next to the detector score.
+ */
+export function diagonalSimilarity(sim: Matrix, b: CellBox): number {
+  const { rows, cols, data } = sim;
+  if (rows === 0 || cols === 0) return 0;
+  const first = Math.min(rows - 1, Math.max(0, Math.round(b.q0)));
+  const last = Math.min(rows - 1, Math.max(first, Math.round(b.q1) - 1));
+  const slope = b.q1 > b.q0 ? (b.r1 - b.r0) / (b.q1 - b.q0) : 0;
+  let sum = 0;
+  for (let i = first; i <= last; i++) {
+    const j = Math.round(b.r0 + (i + 0.5 - b.q0) * slope - 0.5);
+    let best = -Infinity;
+    for (let k = Math.max(0, j - 1); k <= Math.min(cols - 1, j + 1); k++) best = Math.max(best, data[i * cols + k]);
+    if (best === -Infinity) best = data[i * cols + Math.min(cols - 1, Math.max(0, j))];
+    sum += best;
+  }
+  return sum / (last - first + 1);
+}
+
+/**
+ * Cell box → inclusive keyframe indices (cell i = keyframe i), clipped to the matrix: an edge is
+ * rounded to the nearest cell boundary, and a box never shrinks below one keyframe.
+ */
+export function toFrameSegment(b: CellBox, rows: number, cols: number): FrameSegment {
+  const span = (lo: number, hi: number, n: number): [number, number] => {
+    const s = Math.min(n - 1, Math.max(0, Math.round(lo)));
+    const e = Math.min(n - 1, Math.max(s, Math.round(hi) - 1));
+    return [s, e];
+  };
+  const [queryStart, queryEnd] = span(b.q0, b.q1, rows);
+  const [refStart, refEnd] = span(b.r0, b.r1, cols);
+  return { queryStart, queryEnd, refStart, refEnd, score: b.score, support: Math.max(queryEnd - queryStart, refEnd - refStart) + 1 };
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CHANNELS, DEFAULT_CHANNEL_PARAMS, buildChannels, cutTile } from './channels.js';
+
+const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
+
+test('channels of a 2x2 matrix, computed by hand', () => {
+  // s = [[1, 0], [0, 0.5]]: mean 0.375, population variance 0.171875.
+  const planes = buildChannels({ rows: 2, cols: 2, data: Float32Array.from([1, 0, 0, 0.5]) });
+  const sd = Math.sqrt(0.171875);
+  const rel = (d: number) => d / sd / 4 + 1;
+  const n = 4;
+  assert.deepEqual(Array.from(planes.subarray(0, n)), [1, 0, 0, 0.5]);
+  // rowrel: row maxima 1 and 0.5
+  [1, rel(-1), rel(-0.5), 1].forEach((v, k) => close(planes[n + k], v));
+  // colrel: column maxima 1 and 0.5
+  [1, rel(-0.5), rel(-1), 1].forEach((v, k) => close(planes[2 * n + k], v));
+  // z / 3
+  [0.625, -0.375, -0.375, 0.125].forEach((d, k) => close(planes[3 * n + k], d / sd / 3));
+  close(planes[n + 1], 0.39698);
+  close(planes[3 * n], 0.50252);
+});
+
+test('a constant matrix uses the sd floor; values are clipped to [-1, 1] and the channel ranges', () => {
+  const flat = buildChannels({ rows: 2, cols: 3, data: new Float32Array(6).fill(0.3) });
+  for (let k = 0; k < 6; k++) {
+    assert.equal(flat[k], Math.fround(0.3));
+    assert.equal(flat[6 + k], 1);
+    assert.equal(flat[12 + k], 1);
+    assert.equal(flat[18 + k], 0);
+  }
+  // s = [[2, -3]] -> clipped [1, -1]; mean 0, sd 1: rowrel (-2/1) -> 0.5; z 1/3 and -1/3.
+  const p = buildChannels({ rows: 1, cols: 2, data: Float32Array.from([2, -3]) });
+  assert.deepEqual(Array.from(p.subarray(0, 2)), [1, -1]);
+  close(p[2 + 1], 0.5);
+  close(p[6], 1 / 3);
+  close(p[7], -1 / 3);
+  // Far below the row maximum: rowrel clipped at 0; z clipped at zLo/zScale = -1.
+  // [-1, 1 x 30]: mean 29/31, sd 0.353 -> (-1 - 1)/sd = -5.7 and (-1 - mean)/sd = -5.5.
+  const q = buildChannels({ rows: 1, cols: 31, data: Float32Array.from({ length: 31 }, (_v, k) => (k === 0 ? -1 : 1)) });
+  assert.equal(q[31], 0);
+  assert.equal(q[93], DEFAULT_CHANNEL_PARAMS.zLo / DEFAULT_CHANNEL_PARAMS.zScale);
+});
+
+test('cutTile copies the overlap, sets the mask and zero-pads the rest', () => {
+  // 2x3 matrix planes with recognisable values: plane c, cell k -> 10c + k.
+  const rows = 2;
+  const cols = 3;
+  const planes = new Float32Array(4 * 6).map((_v, i) => 10 * Math.floor(i / 6) + (i % 6));
+  const tile = 4;
+  const out = new Float32Array(2 + CHANNELS.length * 16).fill(7);
+  cutTile(planes, rows, cols, 0, 1, tile, out, 2);
+  assert.deepEqual(Array.from(out.subarray(0, 2)), [7, 7]);
+  const ch = (c: number) => Array.from(out.subarray(2 + c * 16, 2 + (c + 1) * 16));
+  // columns 1..2 of both rows, then padding
+  assert.deepEqual(ch(0), [1, 2, 0, 0, 4, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(ch(3), [31, 32, 0, 0, 34, 35, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(ch(4), [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+test('an empty matrix gives no planes', () => {
+  assert.equal(buildChannels({ rows: 0, cols: 5, data: new Float32Array(0) }).length, 0);
+});

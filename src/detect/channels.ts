@@ -1,0 +1,86 @@
+import type { Matrix } from '../match/similarity.js';
+
+/**
+ * Input representation of the SPD detector (mirrors `build_channels` / `cut_tile` in
+ * scripts/detector/train_detector.py; scripts/detector/verify.ts checks the two agree).
+ * One cell = one (query keyframe, reference keyframe) pair. Channels are computed on the WHOLE
+ * matrix, then cut into tiles:
+ *   0 sim     clip(s, -1, 1)
+ *   1 rowrel  clip((s - rowmax) / sd, -relClip, 0) / relClip + 1   (1 at a query frame's best reference frame)
+ *   2 colrel  clip((s - colmax) / sd, -relClip, 0) / relClip + 1   (1 at a reference frame's best query frame)
+ *   3 z       clip((s - mean) / sd, zLo, zHi) / zScale
+ *   4 mask    1 inside the matrix, 0 in tile padding (where all channels are 0)
+ * mean and sd (population) over all cells, sd floored at sdFloor.
+ */
+export interface ChannelParams {
+  sdFloor: number;
+  relClip: number;
+  zLo: number;
+  zHi: number;
+  zScale: number;
+}
+
+export const CHANNELS = ['sim', 'rowrel', 'colrel', 'z', 'mask'] as const;
+/** Channels computed from the matrix (all but the mask). */
+export const PLANES = 4;
+
+export const DEFAULT_CHANNEL_PARAMS: ChannelParams = { sdFloor: 0.02, relClip: 4, zLo: -3, zHi: 5, zScale: 3 };
+
+const clip = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+
+/** The four matrix channels as planes [PLANES, rows, cols] (row-major). */
+export function buildChannels(m: Matrix, p: ChannelParams = DEFAULT_CHANNEL_PARAMS): Float32Array {
+  const { rows, cols, data } = m;
+  const n = rows * cols;
+  const out = new Float32Array(PLANES * n);
+  if (n === 0) return out;
+  const s = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    s[k] = clip(data[k], -1, 1);
+    sum += s[k];
+  }
+  const mean = sum / n;
+  let ss = 0;
+  for (let k = 0; k < n; k++) ss += (s[k] - mean) * (s[k] - mean);
+  const sd = Math.max(Math.sqrt(ss / n), p.sdFloor);
+  const rowMax = new Float64Array(rows).fill(-Infinity);
+  const colMax = new Float64Array(cols).fill(-Infinity);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = s[i * cols + j];
+      if (v > rowMax[i]) rowMax[i] = v;
+      if (v > colMax[j]) colMax[j] = v;
+    }
+  }
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const k = i * cols + j;
+      const v = s[k];
+      out[k] = v;
+      out[n + k] = clip((v - rowMax[i]) / sd, -p.relClip, 0) / p.relClip + 1;
+      out[2 * n + k] = clip((v - colMax[j]) / sd, -p.relClip, 0) / p.relClip + 1;
+      out[3 * n + k] = clip((v - mean) / sd, p.zLo, p.zHi) / p.zScale;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes the tile at (row0, col0) of the planes into `out` at `offset` as [CHANNELS, tile, tile]:
+ * the planes' values where the tile overlaps the matrix, the mask channel 1 there, zeros elsewhere.
+ */
+export function cutTile(planes: Float32Array, rows: number, cols: number, row0: number, col0: number, tile: number, out: Float32Array, offset = 0): void {
+  const area = tile * tile;
+  out.fill(0, offset, offset + CHANNELS.length * area);
+  const h = Math.max(0, Math.min(tile, rows - row0));
+  const w = Math.max(0, Math.min(tile, cols - col0));
+  const n = rows * cols;
+  for (let c = 0; c < PLANES; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = c * n + (row0 + y) * cols + col0;
+      out.set(planes.subarray(src, src + w), offset + c * area + y * tile);
+    }
+  }
+  for (let y = 0; y < h; y++) out.fill(1, offset + PLANES * area + y * tile, offset + PLANES * area + y * tile + w);
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { createSpdDetector, type SpdDetector } from '../../src/detect/spd-detector.js';
+import { ModelMissingError } from '../../src/errors.js';
+import type { Matrix } from '../../src/match/similarity.js';
+import type { FrameSegment } from '../../src/match/temporal-network.js';
+
+/**
+ * The shipped detector (models/spd-detector, ONNX through onnxruntime-node) on synthetic matrices
+ * shaped like real ones: unrelated frames at 0.1-0.5 with per-row / per-column structure (as
+ * MobileNetV2 similarities of unrelated footage), copies as a bright diagonal band.
+ */
+let detector: SpdDetector;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function noise(rows: number, cols: number, seed: number): Matrix {
+  const r = rng(seed);
+  const rowBias = Array.from({ length: rows }, () => 0.12 * r());
+  const colBias = Array.from({ length: cols }, () => 0.12 * r());
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[i * cols + j] = 0.18 + rowBias[i] + colBias[j] + 0.1 * r();
+  return { rows, cols, data };
+}
+
+/** A copy: query frames q0..q0+len-1 show reference frames r0.. at `speed` reference frames per query frame. */
+function addBand(m: Matrix, q0: number, r0: number, len: number, seed: number, speed = 1): void {
+  const r = rng(seed);
+  for (let k = 0; k < len; k++) {
+    const i = q0 + k;
+    const c = r0 + k * speed;
+    for (let j = Math.floor(c) - 2; j <= Math.ceil(c) + 2; j++) {
+      if (j < 0 || j >= m.cols) continue;
+      const d = Math.abs(j - c);
+      const v = d < 0.5 ? 0.86 + 0.08 * r() : d < 1.5 ? 0.68 + 0.08 * r() : 0.5 + 0.05 * r();
+      m.data[i * m.cols + j] = Math.max(m.data[i * m.cols + j], v);
+    }
+  }
+}
+
+const above = (segs: FrameSegment[]) => segs.filter((s) => s.score >= detector.threshold);
+
+function near(s: FrameSegment, want: [number, number, number, number], tol = 2): boolean {
+  return (
+    Math.abs(s.queryStart - want[0]) <= tol && Math.abs(s.queryEnd - want[1]) <= tol && Math.abs(s.refStart - want[2]) <= tol && Math.abs(s.refEnd - want[3]) <= tol
+  );
+}
+
+before(async () => {
+  detector = await createSpdDetector(loadConfig().modelsDir);
+});
+after(() => detector?.close());
+
+test('a bright diagonal band in noise gives one box at the right place, score in 0..1', async () => {
+  const m = noise(40, 60, 1);
+  addBand(m, 10, 25, 15, 2);
+  const segs = above(await detector.align(m));
+  assert.equal(segs.length, 1, JSON.stringify(segs));
+  assert.ok(near(segs[0], [10, 24, 25, 39]), JSON.stringify(segs[0]));
+  assert.ok(segs[0].score > 0 && segs[0].score <= 1);
+  assert.ok(detector.threshold > 0 && detector.threshold < 1);
+});
+
+test('two bands give two boxes', async () => {
+  const m = noise(50, 50, 3);
+  addBand(m, 3, 30, 12, 4);
+  addBand(m, 28, 5, 14, 5);
+  const segs = above(await detector.align(m)).sort((a, b) => a.queryStart - b.queryStart);
+  assert.equal(segs.length, 2, JSON.stringify(segs));
+  assert.ok(near(segs[0], [3, 14, 30, 41]), JSON.stringify(segs[0]));
+  assert.ok(near(segs[1], [28, 41, 5, 18]), JSON.stringify(segs[1]));
+});
+
+test('pure noise gives no box above the threshold', async () => {
+  for (const [rows, cols, seed] of [[20, 30, 6], [40, 60, 7], [64, 64, 8], [15, 8, 9]]) {
+    const segs = above(await detector.align(noise(rows, cols, seed)));
+    assert.deepEqual(segs, [], `${rows}x${cols}: ${JSON.stringify(segs)}`);
+  }
+});
+
+test('a 120x600 matrix (2-min query, 10-min reference) works through tiling: a band across tile borders is one box', async () => {
+  const m = noise(120, 600, 10);
+  // 40 s copy crossing the reference tile borders at 320/352 and the query tile border at 64.
+  addBand(m, 40, 300, 40, 11);
+  const segs = above(await detector.align(m));
+  assert.equal(segs.length, 1, JSON.stringify(segs));
+  assert.ok(near(segs[0], [40, 79, 300, 339], 3), JSON.stringify(segs[0]));
+  for (const s of await detector.align(m)) {
+    assert.ok(s.queryStart >= 0 && s.queryEnd < 120 && s.refStart >= 0 && s.refEnd < 600 && s.queryStart <= s.queryEnd && s.refStart <= s.refEnd);
+  }
+});
+
+test('empty matrices give no segments; a missing model is ModelMissingError', async () => {
+  assert.deepEqual(await detector.align({ rows: 0, cols: 10, data: new Float32Array(0) }), []);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vidtrace-spd-'));
+  try {
+    await assert.rejects(createSpdDetector(dir), ModelMissingError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
