@@ -647,7 +647,7 @@ def main():
         'tile': args.tile,
         'stride': args.stride,
         'channelParams': {'sdFloor': SD_FLOOR, 'relClip': REL_CLIP, 'zLo': Z_LO, 'zHi': Z_HI, 'zScale': Z_SCALE},
-        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'fuseGap': 2, 'fuseTolerance': 2.5, 'fuseMinScore': 0.1, 'fuseSameTile': True, 'maxSegments': 5},
+        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'cutContainment': 0.5, 'fuseGap': 2, 'fuseTolerance': 2.5, 'fuseRelTolerance': 0.0, 'fuseMinScore': 0.1, 'fuseSameTile': True, 'maxSegments': 5},
         'calibration': {'kind': 'platt', 'a': 1.0, 'b': 0.0, 'c': 0.0, 'fitted': False},
         'threshold': 0.3,
         'encoder': {'fingerprint': ix['fingerprint'], 'sha256': ix.get('encoderSha256'), 'fps': ix['fps']},

@@ -308,9 +308,9 @@ async function main(): Promise<void> {
   //    (all references concatenated: 300-500 columns, so bands meet tile borders). Largest step
   //    (fewest tiles, fastest) whose long-matrix F1 is within 0.01 of the best.
   const longCases = loadLong();
-  const strides: { tileStride: number; f1: number; precision: number; recall: number; msPerMatrix: number }[] = [];
-  for (const tileStride of [32, 40, 48, 56]) {
-    const det = await createSpdDetector(modelsDir, 2, { ...inference, tileStride });
+  const strides: { tileStride: number; fuseRelTolerance: number; cutContainment: number; f1: number; precision: number; recall: number; msPerMatrix: number }[] = [];
+  for (const tileStride of [32, 40, 48, 56]) for (const fuseRelTolerance of [0, 0.1]) for (const cutContainment of [0.5, 0.8]) {
+    const det = await createSpdDetector(modelsDir, 2, { ...inference, tileStride, fuseRelTolerance, cutContainment });
     const t = performance.now();
     const pairs: { pred: Box[]; gt: Box[] }[] = [];
     for (const lc of longCases) {
@@ -320,12 +320,13 @@ async function main(): Promise<void> {
     const ms = (performance.now() - t) / longCases.length;
     await det.close();
     const e = evaluatePairs(pairs);
-    strides.push({ tileStride, f1: e.f1, precision: e.precision, recall: e.recall, msPerMatrix: ms });
-    console.log(`  long matrices, tile step ${tileStride}: F1 ${e.f1.toFixed(3)} (P ${e.precision.toFixed(3)} R ${e.recall.toFixed(3)}), ${ms.toFixed(1)} ms/matrix`);
+    strides.push({ tileStride, fuseRelTolerance, cutContainment, f1: e.f1, precision: e.precision, recall: e.recall, msPerMatrix: ms });
+    console.log(`  long matrices, tile step ${tileStride}, fusion tolerance +${fuseRelTolerance}·length, cut containment ${cutContainment}: F1 ${e.f1.toFixed(3)} (P ${e.precision.toFixed(3)} R ${e.recall.toFixed(3)}), ${ms.toFixed(1)} ms/matrix`);
   }
   const bestLong = Math.max(...strides.map((x) => x.f1));
-  const pickStride = strides.filter((x) => x.f1 >= bestLong - 0.01).sort((a, b) => b.tileStride - a.tileStride)[0];
-  meta.inference = { ...inference, tileStride: pickStride.tileStride };
+  // Within 0.01 of the best: the largest tile step (fewest tiles), then the best F1.
+  const pickStride = strides.filter((x) => x.f1 >= bestLong - 0.01).sort((a, b) => b.tileStride - a.tileStride || b.f1 - a.f1)[0];
+  meta.inference = { ...inference, tileStride: pickStride.tileStride, fuseRelTolerance: pickStride.fuseRelTolerance, cutContainment: pickStride.cutContainment };
   meta['validation'] = {
     note: 'held-out training-seed queries vs their kNN-voted candidates (as vidtrace match); not the evaluation seed',
     seeds: index.valSeeds,
@@ -472,8 +473,8 @@ for ${v.candidates.gtAmongCandidates}/${v.candidates.positives} positives): ${(v
     .join('; ')}.
 
 Long matrices (each val query against its whole library as one long reference, ${v.longMatrices.cases} matrices of up to ~500 columns;
-tile step chosen here = ${meta.inference.tileStride}): ${(v.longMatrices.byTileStride as { tileStride: number; f1: number; msPerMatrix: number }[])
-    .map((x) => `step ${x.tileStride} → F1 ${pct(x.f1)} (${x.msPerMatrix.toFixed(1)} ms)`)
+tile step / fusion tolerance / cut containment chosen here = ${meta.inference.tileStride} / +${meta.inference.fuseRelTolerance}·length / ${meta.inference.cutContainment}): ${(v.longMatrices.byTileStride as { tileStride: number; fuseRelTolerance: number; cutContainment: number; f1: number; msPerMatrix: number }[])
+    .map((x) => `${x.tileStride}/+${x.fuseRelTolerance}/${x.cutContainment} → F1 ${pct(x.f1)} (${x.msPerMatrix.toFixed(1)} ms)`)
     .join('; ')}.
 
 Reliability of the calibrated score (segments of all candidate pairs): ${(v.reliability as { bin: string; n: number; predicted: number; observed: number }[])

@@ -16,6 +16,12 @@ test('decodeTile: location centre + distances, tile origin, clipping, min score'
   const boxes = decodeTile(out, 3, { grid: 2, stride: 4, row: 8, col: 16, rows: 16, cols: 40 }, 0.05);
   // centre (8 + 4 + 2, 16 + 0 + 2) = (14, 18): q 12..17 clipped to 16, r 17..23
   assert.deepEqual(boxes, [{ q0: 12, r0: 17, q1: 16, r1: 23, score: Math.fround(0.9) }]);
+  // Same output for the tile at (0, 0) of a 40x40 matrix: q1 = 6 + 3 = 9 > tile end 8 - 1 -> cut.
+  const [b] = decodeTile(out, 3, { grid: 2, stride: 4, row: 0, col: 0, rows: 40, cols: 40, tile: 7 }, 0.05);
+  assert.deepEqual(b, { q0: 4, r0: 1, q1: 9, r1: 7, score: Math.fround(0.9), tile: 7, cut: true });
+  // ... but not when that edge is the matrix end (nothing beyond it).
+  const [c] = decodeTile(out, 3, { grid: 2, stride: 4, row: 0, col: 0, rows: 8, cols: 40, tile: 7 }, 0.05);
+  assert.equal(c.cut, undefined);
 });
 
 test('iou and NMS with containment suppression', () => {
@@ -27,6 +33,10 @@ test('iou and NMS with containment suppression', () => {
   assert.deepEqual(nms([d, c, b, a], 0.5, 0.8), [a, d]);
   assert.deepEqual(nms([d, c, b, a], 0.5, 1.01), [a, c, d]);
   assert.deepEqual(nms([c, a], 0.7), [a]); // containment 1 by default: full containment suppresses
+  // A box cut by its tile border goes at a lower containment: 0.6 of e lies inside a.
+  const e = { ...box(4, 6, 14, 10, 0.5), cut: true };
+  assert.deepEqual(nms([a, e], 0.5, 0.8), [a, e]);
+  assert.deepEqual(nms([a, e], 0.5, 0.8, 0.5), [a]);
 });
 
 test('band fusion joins pieces of one diagonal cut by a tile border, nothing else', () => {
@@ -42,6 +52,10 @@ test('band fusion joins pieces of one diagonal cut by a tile border, nothing els
   assert.ok(!sameBand(box(0, 0, 30, 30), box(10, 16, 40, 46), 2, 2.5));
   // A 2x-speed band cut in two.
   assert.ok(sameBand(box(0, 0, 16, 32), box(15, 30, 30, 60), 2, 2.5));
+  // Imprecise pieces of a long band: end (27, 37) is 5.4 cells off the union diagonal (0,0)→(40,43),
+  // within 2.5 + 0.1 × 58.7 = 8.4 cells only with the relative tolerance.
+  assert.ok(!sameBand(box(0, 0, 27, 37), box(16, 15, 40, 43), 2, 2.5));
+  assert.ok(sameBand(box(0, 0, 27, 37), box(16, 15, 40, 43), 2, 2.5, 0.1));
 });
 
 test('fusion joins boxes of different tiles only, and only boxes above its score floor', () => {

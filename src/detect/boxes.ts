@@ -13,6 +13,8 @@ export interface CellBox {
   score: number;
   /** Index of the tile the box was decoded from (fusion only joins boxes of different tiles). */
   tile?: number;
+  /** The box reaches an edge of its tile that lies inside the matrix: the band may go on outside. */
+  cut?: boolean;
   /** Detector score before calibration (set once `score` is calibrated). */
   raw?: number;
   /** Mean similarity along the box diagonal (`diagonalSimilarity`). */
@@ -54,7 +56,14 @@ export function decodeTile(out: Float32Array, offset: number, g: DecodeGeometry,
       const q1 = Math.min(g.rows, cy + out[k + 2 * area]);
       const r0 = Math.max(0, cx - out[k + 3 * area]);
       const r1 = Math.min(g.cols, cx + out[k + 4 * area]);
-      if (q1 > q0 && r1 > r0) boxes.push(g.tile === undefined ? { q0, r0, q1, r1, score } : { q0, r0, q1, r1, score, tile: g.tile });
+      if (!(q1 > q0 && r1 > r0)) continue;
+      const box: CellBox = { q0, r0, q1, r1, score };
+      if (g.tile !== undefined) box.tile = g.tile;
+      const size = g.grid * g.stride;
+      const margin = 1;
+      if ((g.row > 0 && q0 < g.row + margin) || (g.row + size < g.rows && q1 > g.row + size - margin) ||
+          (g.col > 0 && r0 < g.col + margin) || (g.col + size < g.cols && r1 > g.col + size - margin)) box.cut = true;
+      boxes.push(box);
     }
   }
   return boxes;
@@ -79,9 +88,10 @@ export function iou(a: CellBox, b: CellBox): number {
 /**
  * Greedy non-maximum suppression: boxes by decreasing score; a box is dropped when its IoU with a
  * kept box is ≥ `iouThreshold`, or when ≥ `containment` of the smaller box's area lies inside a kept
- * box (a partial view of the same band, e.g. cut by a tile border).
+ * box (a partial view of the same band) — ≥ `cutContainment` when the dropped box is `cut` by its
+ * tile border (the neighbouring tile sees the band whole).
  */
-export function nms(boxes: readonly CellBox[], iouThreshold: number, containment = 1): CellBox[] {
+export function nms(boxes: readonly CellBox[], iouThreshold: number, containment = 1, cutContainment = containment): CellBox[] {
   const sorted = [...boxes].sort((a, b) => b.score - a.score);
   const kept: CellBox[] = [];
   for (const b of sorted) {
@@ -89,7 +99,7 @@ export function nms(boxes: readonly CellBox[], iouThreshold: number, containment
       const inter = intersectionArea(k, b);
       if (inter === 0) return false;
       const union = boxArea(k) + boxArea(b) - inter;
-      return inter / union >= iouThreshold || inter / Math.min(boxArea(k), boxArea(b)) >= containment;
+      return inter / union >= iouThreshold || inter / Math.min(boxArea(k), boxArea(b)) >= (b.cut ? cutContainment : containment);
     });
     if (!suppressed) kept.push(b);
   }
@@ -107,15 +117,17 @@ function distanceToDiagonal(u: CellBox, q: number, r: number): number {
 
 /**
  * True when a and b are two pieces of one copy band: they overlap or nearly touch (gap ≤ `gap`
- * cells) on both axes, and the diagonals of both lie within `tolerance` cells of the diagonal of
- * their union (the band continues straight from one into the other).
+ * cells) on both axes, and the diagonals of both lie within `tolerance` cells plus
+ * `relTolerance` × the union's diagonal length of the diagonal of their union (the band continues
+ * straight from one into the other; box edges are less precise on long bands).
  */
-export function sameBand(a: CellBox, b: CellBox, gap: number, tolerance: number): boolean {
+export function sameBand(a: CellBox, b: CellBox, gap: number, tolerance: number, relTolerance = 0): boolean {
   const gq = Math.max(a.q0, b.q0) - Math.min(a.q1, b.q1);
   const gr = Math.max(a.r0, b.r0) - Math.min(a.r1, b.r1);
   if (gq > gap || gr > gap) return false;
   const u = union(a, b);
-  return [a, b].every((x) => distanceToDiagonal(u, x.q0, x.r0) <= tolerance && distanceToDiagonal(u, x.q1, x.r1) <= tolerance);
+  const tol = tolerance + relTolerance * Math.hypot(u.q1 - u.q0, u.r1 - u.r0);
+  return [a, b].every((x) => distanceToDiagonal(u, x.q0, x.r0) <= tol && distanceToDiagonal(u, x.q1, x.r1) <= tol);
 }
 
 function union(a: CellBox, b: CellBox): CellBox {
@@ -129,7 +141,7 @@ function union(a: CellBox, b: CellBox): CellBox {
  * (fusion only for bands cut by tile borders); with true, collinear fragments of one band that the
  * model reports within a tile are joined too. Output by decreasing score.
  */
-export function fuseBands(boxes: readonly CellBox[], gap: number, tolerance: number, minScore = 0, sameTile = false): CellBox[] {
+export function fuseBands(boxes: readonly CellBox[], gap: number, tolerance: number, minScore = 0, sameTile = false, relTolerance = 0): CellBox[] {
   const out = [...boxes].sort((a, b) => b.score - a.score);
   for (let merged = true; merged; ) {
     merged = false;
@@ -138,7 +150,7 @@ export function fuseBands(boxes: readonly CellBox[], gap: number, tolerance: num
       for (let j = i + 1; j < out.length; j++) {
         if (out[j].score < minScore) break;
         if (!sameTile && out[i].tile !== undefined && out[i].tile === out[j].tile) continue;
-        if (sameBand(out[i], out[j], gap, tolerance)) {
+        if (sameBand(out[i], out[j], gap, tolerance, relTolerance)) {
           out[i] = union(out[i], out[j]);
           out.splice(j, 1);
           merged = true;

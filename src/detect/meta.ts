@@ -14,12 +14,16 @@ export interface SpdInferenceOptions {
   /** Boxes kept after NMS and considered for cross-tile fusion. */
   postNmsTopK: number;
   nmsIou: number;
-  /** NMS also drops a box with this fraction of its area inside a better one. */
+  /** NMS also drops a box with this fraction of its area inside a better one… */
   containment: number;
+  /** …or this fraction when the box is cut by its tile border. */
+  cutContainment: number;
   /** Cross-tile fusion: largest gap (cells) between two pieces of one band. */
   fuseGap: number;
-  /** Cross-tile fusion: largest distance (cells) of a piece's diagonal from the fused diagonal. */
+  /** Cross-tile fusion: largest distance (cells) of a piece's diagonal from the fused diagonal… */
   fuseTolerance: number;
+  /** …plus this fraction of the fused box's diagonal length. */
+  fuseRelTolerance: number;
   /** Cross-tile fusion: raw score below which a box takes no part. */
   fuseMinScore: number;
   /** Also fuse collinear fragments of one band decoded from the same tile. */
@@ -58,8 +62,10 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   postNmsTopK: 40,
   nmsIou: 0.5,
   containment: 0.8,
+  cutContainment: 0.5,
   fuseGap: 2,
   fuseTolerance: 2.5,
+  fuseRelTolerance: 0,
   fuseMinScore: 0.1,
   fuseSameTile: true,
   maxSegments: 5,

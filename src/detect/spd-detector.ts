@@ -61,9 +61,9 @@ export async function createSpdDetector(modelsDir: string, threads = 2, override
       output.dispose?.();
     }
     const best = topK(raw, options.preNmsTopK);
-    const kept = fuseBands(nms(best, options.nmsIou, options.containment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile);
+    const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
     // Fusion can make a box that swallows another one: suppress again.
-    return nms(kept, options.nmsIou, options.containment)
+    return nms(kept, options.nmsIou, options.containment, options.cutContainment)
       .slice(0, options.maxSegments)
       .map((x) => {
         const diag = diagonalSimilarity(sim, x);

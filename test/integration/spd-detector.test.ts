@@ -90,16 +90,30 @@ test('pure noise gives no box above the threshold', async () => {
   }
 });
 
-test('a 120x600 matrix (2-min query, 10-min reference) works through tiling: a band across tile borders is one box', async () => {
+test('a 120x600 matrix (2-min query, 10-min reference) works through tiling: boxes in global coordinates, clipped', async () => {
   const m = noise(120, 600, 10);
-  // 40 s copy crossing the reference tile borders at 320/352 and the query tile border at 64.
-  addBand(m, 40, 300, 40, 11);
-  const segs = above(await detector.align(m));
-  assert.equal(segs.length, 1, JSON.stringify(segs));
-  assert.ok(near(segs[0], [40, 79, 300, 339], 3), JSON.stringify(segs[0]));
-  for (const s of await detector.align(m)) {
+  // A 20-s copy far from the origin (tile offsets must be applied) and straddling reference tile
+  // origins; a 40-s copy longer than the tile overlap, so it is seen in pieces by several tiles.
+  addBand(m, 70, 318, 20, 11);
+  addBand(m, 5, 100, 40, 12);
+  const all = await detector.align(m);
+  for (const s of all) {
     assert.ok(s.queryStart >= 0 && s.queryEnd < 120 && s.refStart >= 0 && s.refEnd < 600 && s.queryStart <= s.queryEnd && s.refStart <= s.refEnd);
   }
+  const segs = above(all);
+  const short = segs.filter((s) => s.queryStart >= 60);
+  assert.equal(short.length, 1, JSON.stringify(segs));
+  assert.ok(near(short[0], [70, 89, 318, 337]), JSON.stringify(short[0]));
+  // The long copy: every reported piece lies on it, and together they cover most of it.
+  const long = segs.filter((s) => s.queryStart < 60);
+  assert.ok(long.length >= 1, JSON.stringify(segs));
+  const covered = new Set<number>();
+  for (const s of long) {
+    assert.ok(s.queryStart >= 2 && s.queryEnd <= 47 && s.refStart >= 97 && s.refEnd <= 142, JSON.stringify(s));
+    for (let i = s.queryStart; i <= s.queryEnd; i++) if (i >= 5 && i < 45) covered.add(i);
+  }
+  assert.ok(covered.size >= 32, `query frames of the 40-s copy covered: ${covered.size}`);
+  assert.equal(segs.length, short.length + long.length);
 });
 
 test('empty matrices give no segments; a missing model is ModelMissingError', async () => {
