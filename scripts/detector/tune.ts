@@ -332,6 +332,7 @@ async function main(): Promise<void> {
     seeds: index.valSeeds,
     queries: cases.length,
     negatives: cases.filter((c) => c.q.negative).length,
+    negativesWithCandidates: cases.filter((c) => c.q.negative && c.pairs.length > 0).length,
     pairs: nPairs,
     maxFar,
     spd: { threshold: chosen.threshold, ...chosen.m, msPerPair: spdRun.ms },
@@ -437,10 +438,14 @@ box loss = GIoU. Locations near but not on a band, and bands cut to slivers by t
   queries each, each seed with its own library split (\`--split-seed\` = seed; the evaluation benchmark uses seed 1 / split 0 and is never
   used for training or tuning). Every query vs every keyframe of its library, computed with \`extractKeyframes\` and the configured
   encoder. ${t.trainQueries} training queries, ${t.valQueries} validation queries.
-* Samples (synthesised on the fly): 55 % a (query, reference) pair as the matcher aligns it (GT pairs ×3, hard negatives = references
-  voted as the matcher votes and voted without the encoder-specific floor, random references, negative queries); 30 % a long reference (2-8 references of the library concatenated); 15 % long query × long
-  reference (2-5 queries stacked against 1-7 references). Augmentation: speed resampling of one axis (×0.6-1.6), reversal of both
-  time axes together, affine jitter of the similarity scale, random ${meta.tile}×${meta.tile} windows (biased towards copies).
+* Samples (built on the fly): ${Math.round(100 * (t.synthetic ?? 0))} % synthetic matrices (structured noise at a random similarity level with 0-3
+  clean copy bands of random length and speed, sometimes a distractor row/column: teaches the band shape independently of one
+  encoder's similarity scale, and dev copies of static footage are blocks rather than bands); of the rest, 55 % a (query, reference)
+  pair as the matcher aligns it (GT pairs ×3, hard negatives = references voted as the matcher votes and voted without the
+  encoder-specific floor, random references, negative queries), 30 % a long reference (2-8 references of the library concatenated),
+  15 % long query × long reference (2-5 queries stacked against 1-7 references). Augmentation: speed resampling of one axis
+  (×0.6-1.6), reversal of both time axes together, slight affine jitter of the similarity scale, random ${meta.tile}×${meta.tile}
+  windows (biased towards copies).
 * Training: AdamW lr ${t.lr}, batch ${t.batch}, ${t.steps} steps, cosine schedule, seed ${t.seed}, 1 CPU thread; ${t.seconds} s of training.
   Checkpoint = best validation F1 (evaluated every 1000 steps: ${hist}); kept step ${t.bestStep}.
 * One command: \`bash scripts/detector/train.sh\` (matrices → training → ONNX export → verify → tune → this card).
@@ -455,7 +460,8 @@ containment ${meta.inference.containment}, min raw score ${meta.inference.minSco
 ## Validation metrics
 
 ${v.queries} held-out queries (${v.negatives} negatives) of seeds ${v.seeds.join(', ')} against their kNN-voted candidates (${v.pairs} pairs),
-scored like \`bench/copy.ts\` (VCSL segment metrics, %):
+scored like \`bench/copy.ts\` (VCSL segment metrics, %). A negative query with no voted candidate cannot raise a false alarm
+with any aligner (${v.negativesWithCandidates} of the ${v.negatives} negatives had candidates):
 
 | aligner | threshold | segP | segR | segF1 | top-1 | FAR | ms/pair |
 |---|---|---|---|---|---|---|---|

@@ -34,33 +34,38 @@ export function buildChannels(m: Matrix, p: ChannelParams = DEFAULT_CHANNEL_PARA
   const n = rows * cols;
   const out = new Float32Array(PLANES * n);
   if (n === 0) return out;
-  const s = new Float64Array(n);
+  // Pass 1: sum, row and column maxima of the clipped values (float64 arithmetic, as numpy).
   let sum = 0;
-  for (let k = 0; k < n; k++) {
-    s[k] = clip(data[k], -1, 1);
-    sum += s[k];
-  }
-  const mean = sum / n;
-  let ss = 0;
-  for (let k = 0; k < n; k++) ss += (s[k] - mean) * (s[k] - mean);
-  const sd = Math.max(Math.sqrt(ss / n), p.sdFloor);
   const rowMax = new Float64Array(rows).fill(-Infinity);
   const colMax = new Float64Array(cols).fill(-Infinity);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const v = s[i * cols + j];
-      if (v > rowMax[i]) rowMax[i] = v;
+  for (let i = 0, k = 0; i < rows; i++) {
+    let rm = -Infinity;
+    for (let j = 0; j < cols; j++, k++) {
+      const v = clip(data[k], -1, 1);
+      sum += v;
+      if (v > rm) rm = v;
       if (v > colMax[j]) colMax[j] = v;
     }
+    rowMax[i] = rm;
   }
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const k = i * cols + j;
-      const v = s[k];
+  const mean = sum / n;
+  // Pass 2: population variance around the mean (two-pass, like numpy).
+  let ss = 0;
+  for (let k = 0; k < n; k++) {
+    const d = clip(data[k], -1, 1) - mean;
+    ss += d * d;
+  }
+  const sd = Math.max(Math.sqrt(ss / n), p.sdFloor);
+  const inv = 1 / sd;
+  // Pass 3: the planes.
+  for (let i = 0, k = 0; i < rows; i++) {
+    const rm = rowMax[i];
+    for (let j = 0; j < cols; j++, k++) {
+      const v = clip(data[k], -1, 1);
       out[k] = v;
-      out[n + k] = clip((v - rowMax[i]) / sd, -p.relClip, 0) / p.relClip + 1;
+      out[n + k] = clip((v - rm) / sd, -p.relClip, 0) / p.relClip + 1;
       out[2 * n + k] = clip((v - colMax[j]) / sd, -p.relClip, 0) / p.relClip + 1;
-      out[3 * n + k] = clip((v - mean) / sd, p.zLo, p.zHi) / p.zScale;
+      out[3 * n + k] = clip((v - mean) * inv, p.zLo, p.zHi) / p.zScale;
     }
   }
   return out;
@@ -68,11 +73,12 @@ export function buildChannels(m: Matrix, p: ChannelParams = DEFAULT_CHANNEL_PARA
 
 /**
  * Writes the tile at (row0, col0) of the planes into `out` at `offset` as [CHANNELS, tile, tile]:
- * the planes' values where the tile overlaps the matrix, the mask channel 1 there, zeros elsewhere.
+ * the planes' values where the tile overlaps the matrix, the mask channel 1 there, zeros elsewhere
+ * (`zeroed`: the destination is known to be zero already, e.g. a fresh array).
  */
-export function cutTile(planes: Float32Array, rows: number, cols: number, row0: number, col0: number, tile: number, out: Float32Array, offset = 0): void {
+export function cutTile(planes: Float32Array, rows: number, cols: number, row0: number, col0: number, tile: number, out: Float32Array, offset = 0, zeroed = false): void {
   const area = tile * tile;
-  out.fill(0, offset, offset + CHANNELS.length * area);
+  if (!zeroed) out.fill(0, offset, offset + CHANNELS.length * area);
   const h = Math.max(0, Math.min(tile, rows - row0));
   const w = Math.max(0, Math.min(tile, cols - col0));
   const n = rows * cols;

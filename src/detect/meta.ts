@@ -58,8 +58,8 @@ export const SPD_DIR = 'spd-detector';
 export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   tileStride: 32,
   minScore: 0.05,
-  preNmsTopK: 400,
-  postNmsTopK: 40,
+  preNmsTopK: 100,
+  postNmsTopK: 20,
   nmsIou: 0.5,
   containment: 0.8,
   cutContainment: 0.5,

@@ -51,7 +51,7 @@ export async function createSpdDetector(modelsDir: string, threads = 2, override
     for (let start = 0; start < tiles.length; start += options.batch) {
       const chunk = tiles.slice(start, start + options.batch);
       const input = new Float32Array(chunk.length * tileFloats);
-      chunk.forEach((t, k) => cutTile(planes, rows, cols, t.row, t.col, tile, input, k * tileFloats));
+      chunk.forEach((t, k) => cutTile(planes, rows, cols, t.row, t.col, tile, input, k * tileFloats, true));
       const tensor = floatTensor(input, [chunk.length, CHANNELS.length, tile, tile]);
       const result = await session.run({ [meta.input.name]: tensor });
       const output = result[meta.output.name];
