@@ -22,21 +22,9 @@ import { Library, type AlignerName } from '../src/library/library.js';
 import { matchQuery, type MatchContext, type MatchOptions } from '../src/match/matcher.js';
 import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
+import type { Manifest, ManifestQuery } from '../datasets/manifest.js';
 import { prepareSignatureReferences, signatureMatch } from './signature-baseline.js';
 
-interface ManifestQuery {
-  id: string;
-  path: string;
-  duration: number;
-  recipe: string;
-  family: string;
-  negative: boolean;
-  gt: { reference: string; boxes: Box[] }[];
-}
-interface Manifest {
-  references: { id: string; path: string; duration: number }[];
-  queries: ManifestQuery[];
-}
 
 /** What one system predicted for one query: boxes per reference id, and the ranked reference ids. */
 interface Prediction {

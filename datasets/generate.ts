@@ -18,6 +18,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Rng } from './rng.js';
 
 const GENERATOR_VERSION = 1;
 const W = 640;
@@ -64,56 +65,6 @@ const DUPLICATE_SETS: ReadonlyArray<readonly string[]> = [
 export function groupOf(file: string): string {
   for (const [re, g] of GROUP_RULES) if (re.test(file)) return g;
   return file.replace(/\.[^./]+$/, '').replace(/_part\d+$/, '');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Seeded PRNG
-
-function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-export class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  static for(seed: number, label: string): Rng {
-    return new Rng(hash32(`${seed}/${label}`));
-  }
-  /** mulberry32, uniform in [0, 1) */
-  float(): number {
-    this.a = (this.a + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.a ^ (this.a >>> 15), 1 | this.a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.float();
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.float() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.float() < p;
-  }
-  pick<T>(arr: readonly T[]): T {
-    if (arr.length === 0) throw new Error('pick from empty array');
-    return arr[Math.floor(this.float() * arr.length)] as T;
-  }
-  shuffle<T>(arr: readonly T[]): T[] {
-    const out = arr.slice();
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.float() * (i + 1));
-      [out[i], out[j]] = [out[j] as T, out[i] as T];
-    }
-    return out;
-  }
 }
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -32,6 +32,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Manifest } from './manifest.js';
+import { Rng } from './rng.js';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { createFrameEncoder, type FrameEncoder } from '../src/embed/onnx-encoder.js';
 import { resolveModel, type ModelMatchTuning } from '../src/embed/registry.js';
@@ -87,20 +89,6 @@ export interface DetectorIndex {
   }[];
 }
 
-interface ManifestQuery {
-  id: string;
-  path: string;
-  duration: number;
-  recipe: string;
-  family: string;
-  negative: boolean;
-  gt: { reference: string; boxes: Box4[] }[];
-}
-interface Manifest {
-  complete: boolean;
-  references: { id: string; path: string; duration: number }[];
-  queries: ManifestQuery[];
-}
 
 interface Embedded {
   duration: number;
@@ -197,16 +185,6 @@ class EmbeddingCache {
   }
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Top-k (score, column) of one row, best first — what an exact inner-product index returns. */
 function topK(row: Float32Array, k: number): Neighbour[] {
@@ -325,7 +303,8 @@ async function main(): Promise<void> {
       index.libraries[libKey] = { splitSeed, frames: libFrames, refs };
       const refIndex = new Map(manifest.references.map((r, k) => [r.id, k]));
       const split: 'train' | 'val' = valSeeds.includes(seed) ? 'val' : 'train';
-      const pick = rng(seed * 7919 + 17);
+      const pickRng = new Rng(seed * 7919 + 17);
+      const pick = () => pickRng.float();
       for (const q of manifest.queries) {
         const e = await cache.get(q.path);
         const rows = e.times.length;

@@ -268,7 +268,7 @@ async function runEditJobs(
 ): Promise<void> {
   let done = 0;
   const results = await pmap(jobs, JOBS, async (job) => {
-    const rng = new Rng(`${SEED}/${job.label}`);
+    const rng = Rng.fromLabel(`${SEED}/${job.label}`);
     const edit = resolveEdit(job.family, rng);
     let frames: Uint8Array[];
     if (edit.encode) {
@@ -364,7 +364,7 @@ async function imageCrops(files: string[], perImage: number, writer: FrameSetWri
   for (let i = 0; i < files.length; i++) {
     const img = decoded[i];
     if (!img || img.width < 64 || img.height < 64) continue;
-    const rng = new Rng(`${SEED}/image/${files[i]}`);
+    const rng = Rng.fromLabel(`${SEED}/image/${files[i]}`);
     for (let c = 0; c < perImage && added < limit; c++) {
       let x = 0;
       let y = 0;
@@ -458,7 +458,7 @@ export async function buildData(log: (s: string) => void = console.log): Promise
       const n = fitted.get(c.file)?.length ?? 0;
       const ks = Array.from({ length: n }, (_v, k) => k);
       chunks(ks, 2).forEach((seg, si) => {
-        const rng = new Rng(`${SEED}/neg/${c.file}/${si}`);
+        const rng = Rng.fromLabel(`${SEED}/neg/${c.file}/${si}`);
         const fams = new Set<Family>();
         while (fams.size < 4) fams.add(rng.pick(EDIT_FAMILIES));
         for (const family of fams) jobs.push({ clip: c, ks: seg, family, label: `n/${c.file}/${si}/${family}`, kind: 'negative' });

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Rng } from '../../datasets/rng.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -45,37 +46,7 @@ export interface ResolvedEdit {
   params: Record<string, number | string>;
 }
 
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** mulberry32 seeded by a label. */
-export class Rng {
-  private a: number;
-  constructor(label: string) {
-    this.a = hash32(label);
-  }
-  float(): number {
-    this.a = (this.a + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.a ^ (this.a >>> 15), 1 | this.a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.float();
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.float() * (hi - lo + 1));
-  }
-  pick<T>(arr: readonly T[]): T {
-    return arr[Math.floor(this.float() * arr.length)] as T;
-  }
-}
+export { Rng } from '../../datasets/rng.js';
 
 const recipesFile = JSON.parse(readFileSync(path.join(REPO_ROOT, 'datasets', 'recipes.json'), 'utf8')) as RecipesFile;
 const byId = new Map(recipesFile.recipes.map((r) => [r.id, r]));
