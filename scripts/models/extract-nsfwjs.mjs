@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findPackageDir } from './package-dir.mjs';
 
 const require = createRequire(import.meta.url);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -79,17 +80,6 @@ function dequantize(spec, bytes) {
   return { values: out, consumed: size * 2 };
 }
 
-// nsfwjs' "exports" map hides package.json, so walk up from its main entry.
-function findPackageDir(name) {
-  let dir = dirname(require.resolve(name));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === name) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot locate package.json of ${name}`);
-    dir = up;
-  }
-}
 
 function main() {
   const args = parseArgs(process.argv.slice(2));

@@ -16,9 +16,10 @@
 // * Times onnxruntime-node (2 intra-op threads) at batch 1 and batch 16.
 
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findPackageDir } from './package-dir.mjs';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
@@ -45,16 +46,6 @@ function parseArgs(argv) {
   return a;
 }
 
-function findPackageDir(name) {
-  let dir = dirname(require.resolve(name));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === name) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot locate package.json of ${name}`);
-    dir = up;
-  }
-}
 
 async function initBackend(wanted) {
   if (wanted === 'wasm') {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { sampleFrames, type Frame } from '../decode/frames.js';
-import { probeVideo, type VideoInfo } from '../decode/probe.js';
+import { assertReadableFile, probeVideo, type VideoInfo } from '../decode/probe.js';
 import { ENCODER_BATCH, type FrameEncoder } from '../embed/onnx-encoder.js';
 import type { KeyframeSelectorFactory } from '../keyframes/selector.js';
 
@@ -46,8 +46,12 @@ export async function extractKeyframes(
   return { info, duration, times, vectors, sampledFrames: sampled };
 }
 
-/** sha256 of a file's bytes: the identity used to make re-indexing a no-op. */
+/**
+ * sha256 of a file's bytes: the identity used to make re-indexing a no-op. A missing, unreadable or
+ * empty file is the same clear error as from probing.
+ */
 export async function contentHash(path: string): Promise<string> {
+  await assertReadableFile(path);
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

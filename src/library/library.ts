@@ -138,7 +138,7 @@ export class Library {
   /** Indexes one file; a file whose content is already in the library is a no-op. */
   async ingestFile(file: string, onProgress?: (fraction: number) => void): Promise<{ video: VideoRow; duplicate: boolean }> {
     const absolute = path.resolve(file);
-    const hash = await contentHashChecked(absolute);
+    const hash = await contentHash(absolute);
     const existing = await this.repo.findVideoByHash(hash);
     if (existing) return { video: existing, duplicate: true };
     const encoder = await this.encoder();
@@ -264,11 +264,6 @@ export class Library {
   }
 }
 
-async function contentHashChecked(file: string): Promise<string> {
-  const { assertReadableFile } = await import('../decode/probe.js');
-  await assertReadableFile(file);
-  return contentHash(file);
-}
 
 /**
  * Loads the index file and brings it in line with the database: appends keyframes committed after the
