@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrate, decodeTile, diagonalSimilarity, fuseBands, iou, nms, sameBand, toFrameSegment, type CellBox } from './boxes.js';
+import { calibrate, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, toFrameSegment, type CellBox } from './boxes.js';
 
 const box = (q0: number, r0: number, q1: number, r1: number, score = 0.5): CellBox => ({ q0, r0, q1, r1, score });
 
@@ -94,4 +94,35 @@ test('diagonal similarity: best of the three cells around the diagonal, averaged
   assert.ok(Math.abs(diagonalSimilarity(m, box(0, 0, 3, 6)) - 0.41 / 3) < 1e-6);
   // One row, clipped.
   assert.ok(Math.abs(diagonalSimilarity(m, box(2, 5, 3, 8)) - 0.25) < 1e-6);
+});
+
+test('decodeTopK = decodeTile over all tiles + stable sort by score + slice(0, k), ties included', () => {
+  let seed = 3;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const grid = 4;
+  const area = grid * grid;
+  const geoms = [
+    { grid, stride: 4, row: 0, col: 0, rows: 30, cols: 50, tile: 0 },
+    { grid, stride: 4, row: 0, col: 14, rows: 30, cols: 50, tile: 1 },
+    { grid, stride: 4, row: 14, col: 34, rows: 30, cols: 50, tile: 2 },
+  ];
+  for (let trial = 0; trial < 50; trial++) {
+    const out = new Float32Array(geoms.length * 5 * area);
+    for (let t = 0; t < geoms.length; t++) {
+      for (let i = 0; i < area; i++) {
+        // coarse scores -> many ties; some below minScore; some empty boxes (zero distances)
+        out[t * 5 * area + i] = Math.round(rnd() * 10) / 10;
+        for (let c = 1; c < 5; c++) out[t * 5 * area + c * area + i] = rnd() < 0.15 ? 0 : rnd() * 12;
+      }
+    }
+    const all: CellBox[] = geoms.flatMap((g, t) => decodeTile(out, t * 5 * area, g, 0.05));
+    for (const k of [1, 5, 17, all.length, all.length + 3]) {
+      const want = [...all].sort((a, b) => b.score - a.score).slice(0, k);
+      const got = decodeTopK(out, geoms, 0.05, k, new Float32Array(geoms.length * area));
+      assert.equal(got.length, want.length);
+      // same boxes, and after the stable sort NMS does, the same order
+      assert.deepEqual([...got].sort((a, b) => b.score - a.score), want, `trial ${trial} k ${k}`);
+    }
+  }
+  assert.deepEqual(decodeTopK(new Float32Array(0), [], 0.05, 10), []);
 });

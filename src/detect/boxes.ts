@@ -50,20 +50,92 @@ export function decodeTile(out: Float32Array, offset: number, g: DecodeGeometry,
       const k = offset + gy * g.grid + gx;
       const score = out[k];
       if (!(score >= minScore)) continue;
-      const cy = g.row + gy * g.stride + g.stride / 2;
-      const cx = g.col + gx * g.stride + g.stride / 2;
-      const q0 = Math.max(0, cy - out[k + area]);
-      const q1 = Math.min(g.rows, cy + out[k + 2 * area]);
-      const r0 = Math.max(0, cx - out[k + 3 * area]);
-      const r1 = Math.min(g.cols, cx + out[k + 4 * area]);
-      if (!(q1 > q0 && r1 > r0)) continue;
-      const box: CellBox = { q0, r0, q1, r1, score };
-      if (g.tile !== undefined) box.tile = g.tile;
-      const size = g.grid * g.stride;
-      const margin = 1;
-      if ((g.row > 0 && q0 < g.row + margin) || (g.row + size < g.rows && q1 > g.row + size - margin) ||
-          (g.col > 0 && r0 < g.col + margin) || (g.col + size < g.cols && r1 > g.col + size - margin)) box.cut = true;
-      boxes.push(box);
+      const box = decodeAt(out, k, area, g, gy, gx);
+      if (box) boxes.push(box);
+    }
+  }
+  return boxes;
+}
+
+/** The box of output location (gy, gx) at index k (its score channel) of a tile; null when empty after clipping. */
+function decodeAt(out: Float32Array, k: number, area: number, g: DecodeGeometry, gy: number, gx: number): CellBox | null {
+  const cy = g.row + gy * g.stride + g.stride / 2;
+  const cx = g.col + gx * g.stride + g.stride / 2;
+  const q0 = Math.max(0, cy - out[k + area]);
+  const q1 = Math.min(g.rows, cy + out[k + 2 * area]);
+  const r0 = Math.max(0, cx - out[k + 3 * area]);
+  const r1 = Math.min(g.cols, cx + out[k + 4 * area]);
+  if (!(q1 > q0 && r1 > r0)) return null;
+  const box: CellBox = { q0, r0, q1, r1, score: out[k] };
+  if (g.tile !== undefined) box.tile = g.tile;
+  const size = g.grid * g.stride;
+  const margin = 1;
+  if ((g.row > 0 && q0 < g.row + margin) || (g.row + size < g.rows && q1 > g.row + size - margin) ||
+      (g.col > 0 && r0 < g.col + margin) || (g.col + size < g.cols && r1 > g.col + size - margin)) box.cut = true;
+  return box;
+}
+
+/** True when location index k of a tile decodes to a non-empty box (decodeAt without the allocation). */
+function nonEmptyAt(out: Float32Array, k: number, area: number, g: DecodeGeometry, gy: number, gx: number): boolean {
+  const cy = g.row + gy * g.stride + g.stride / 2;
+  const cx = g.col + gx * g.stride + g.stride / 2;
+  return Math.min(g.rows, cy + out[k + 2 * area]) > Math.max(0, cy - out[k + area]) && Math.min(g.cols, cx + out[k + 4 * area]) > Math.max(0, cx - out[k + 3 * area]);
+}
+
+/**
+ * Exactly what `decodeTile` over every tile (tile t's output at t·outFloats of `out`, geometry
+ * `geoms[t]`) followed by a stable sort by decreasing score and `slice(0, k)` gives (as a set, in
+ * decode order: ties resolve as the stable sort resolves them), but without creating a box for
+ * each of the (thousands of) locations above `minScore`: the k-th best score is found first, and
+ * only boxes at or above it are decoded.
+ */
+export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], minScore: number, k: number, scratch?: Float32Array): CellBox[] {
+  if (geoms.length === 0) return [];
+  const grid = geoms[0].grid;
+  const area = grid * grid;
+  const outFloats = 5 * area;
+  const cap = geoms.length * area;
+  const scores = scratch && scratch.length >= cap ? scratch : new Float32Array(cap);
+  let count = 0;
+  for (let t = 0; t < geoms.length; t++) {
+    const g = geoms[t];
+    const base = t * outFloats;
+    for (let gy = 0, i = base; gy < grid; gy++) {
+      for (let gx = 0; gx < grid; gx++, i++) {
+        const score = out[i];
+        if (score >= minScore && nonEmptyAt(out, i, area, g, gy, gx)) scores[count++] = score;
+      }
+    }
+  }
+  let cutoff = -Infinity;
+  let ties = Infinity;
+  if (count > k) {
+    const sorted = scores.subarray(0, count).sort();
+    cutoff = sorted[count - k];
+    let above = 0;
+    for (let i = count - k; i < count; i++) if (sorted[i] > cutoff) above++;
+    ties = k - above;
+  }
+  const boxes: CellBox[] = [];
+  for (let t = 0; t < geoms.length; t++) {
+    const g = geoms[t];
+    const base = t * outFloats;
+    for (let gy = 0, i = base; gy < grid; gy++) {
+      for (let gx = 0; gx < grid; gx++, i++) {
+        const score = out[i];
+        if (!(score >= minScore) || score < cutoff) continue;
+        if (score === cutoff) {
+          if (ties <= 0) continue;
+          const box = decodeAt(out, i, area, g, gy, gx);
+          if (box) {
+            ties--;
+            boxes.push(box);
+          }
+          continue;
+        }
+        const box = decodeAt(out, i, area, g, gy, gx);
+        if (box) boxes.push(box);
+      }
     }
   }
   return boxes;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CHANNELS, DEFAULT_CHANNEL_PARAMS, buildChannels, cutTile } from './channels.js';
+import { CHANNELS, DEFAULT_CHANNEL_PARAMS, buildChannels, channelStats, cutTile, writeTile } from './channels.js';
 
 const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 
@@ -60,4 +60,34 @@ test('cutTile copies the overlap, sets the mask and zero-pads the rest', () => {
 
 test('an empty matrix gives no planes', () => {
   assert.equal(buildChannels({ rows: 0, cols: 5, data: new Float32Array(0) }).length, 0);
+});
+
+test('channelStats + writeTile give exactly what buildChannels + cutTile give, padding zeroed over old contents', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const [rows, cols, tile] of [[5, 9, 8], [20, 37, 8], [3, 3, 4], [1, 12, 8]] as const) {
+    // values beyond [-1, 1] exercise the clipping, ties of row/column maxima the rel channels
+    const data = Float32Array.from({ length: rows * cols }, () => (rnd() < 0.1 ? 1.5 : Math.round((rnd() * 2.4 - 1.2) * 8) / 8));
+    const m = { rows, cols, data };
+    const planes = buildChannels(m);
+    const stats = channelStats(m);
+    for (const row0 of [0, Math.max(0, rows - tile), Math.min(rows - 1, 2)]) {
+      for (const col0 of [0, Math.max(0, cols - tile), Math.min(cols - 1, 5)]) {
+        const want = new Float32Array(3 + CHANNELS.length * tile * tile);
+        cutTile(planes, rows, cols, row0, col0, tile, want, 3);
+        const got = new Float32Array(want.length).fill(9);
+        got.fill(0, 0, 3);
+        writeTile(m, stats, DEFAULT_CHANNEL_PARAMS, row0, col0, tile, got, 3);
+        assert.deepEqual(Array.from(got), Array.from(want), `${rows}x${cols} tile ${tile} at ${row0},${col0}`);
+      }
+    }
+  }
+});
+
+test('channelStats of a flat matrix floors sd; of an empty one does not divide by zero', () => {
+  const s = channelStats({ rows: 2, cols: 2, data: new Float32Array(4).fill(0.4) });
+  assert.equal(s.sd, DEFAULT_CHANNEL_PARAMS.sdFloor);
+  assert.ok(Math.abs(s.mean - 0.4) < 1e-7);
+  assert.deepEqual(Array.from(s.rowMax), [Math.fround(0.4), Math.fround(0.4)]);
+  assert.equal(channelStats({ rows: 0, cols: 3, data: new Float32Array(0) }).sd, DEFAULT_CHANNEL_PARAMS.sdFloor);
 });

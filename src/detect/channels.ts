@@ -90,3 +90,87 @@ export function cutTile(planes: Float32Array, rows: number, cols: number, row0: 
   }
   for (let y = 0; y < h; y++) out.fill(1, offset + PLANES * area + y * tile, offset + PLANES * area + y * tile + w);
 }
+
+/** Whole-matrix statistics the channels need (what `buildChannels` computes before its planes). */
+export interface ChannelStats {
+  mean: number;
+  /** Population standard deviation, floored at sdFloor. */
+  sd: number;
+  /** Row and column maxima of the clipped similarities. */
+  rowMax: Float64Array;
+  colMax: Float64Array;
+}
+
+/** Mean, sd, row and column maxima of clip(s, -1, 1), with exactly `buildChannels`' arithmetic. */
+export function channelStats(m: Matrix, p: ChannelParams = DEFAULT_CHANNEL_PARAMS): ChannelStats {
+  const { rows, cols, data } = m;
+  const n = rows * cols;
+  const rowMax = new Float64Array(rows).fill(-Infinity);
+  const colMax = new Float64Array(cols).fill(-Infinity);
+  if (n === 0) return { mean: 0, sd: p.sdFloor, rowMax, colMax };
+  let sum = 0;
+  for (let i = 0, k = 0; i < rows; i++) {
+    let rm = -Infinity;
+    for (let j = 0; j < cols; j++, k++) {
+      const x = data[k];
+      const v = x < -1 ? -1 : x > 1 ? 1 : x;
+      sum += v;
+      if (v > rm) rm = v;
+      if (v > colMax[j]) colMax[j] = v;
+    }
+    rowMax[i] = rm;
+  }
+  const mean = sum / n;
+  let ss = 0;
+  for (let k = 0; k < n; k++) {
+    const x = data[k];
+    const d = (x < -1 ? -1 : x > 1 ? 1 : x) - mean;
+    ss += d * d;
+  }
+  return { mean, sd: Math.max(Math.sqrt(ss / n), p.sdFloor), rowMax, colMax };
+}
+
+/**
+ * `cutTile(buildChannels(m), …)` without the whole-matrix planes: writes the five channels of the
+ * tile at (row0, col0) straight from the similarities into `out` at `offset` ([CHANNELS, tile, tile],
+ * padding zeroed, whatever `out` held before). Same float64 formulas, so the same float32 values.
+ */
+export function writeTile(m: Matrix, s: ChannelStats, p: ChannelParams, row0: number, col0: number, tile: number, out: Float32Array, offset = 0): void {
+  const { rows, cols, data } = m;
+  const area = tile * tile;
+  const h = Math.max(0, Math.min(tile, rows - row0));
+  const w = Math.max(0, Math.min(tile, cols - col0));
+  const { sd, mean, rowMax, colMax } = s;
+  const inv = 1 / sd;
+  const relClip = p.relClip;
+  const zLo = p.zLo;
+  const zHi = p.zHi;
+  const zScale = p.zScale;
+  const o1 = offset + area;
+  const o2 = offset + 2 * area;
+  const o3 = offset + 3 * area;
+  const o4 = offset + 4 * area;
+  for (let y = 0; y < h; y++) {
+    const rm = rowMax[row0 + y];
+    const src = (row0 + y) * cols + col0;
+    const dst = y * tile;
+    for (let x = 0; x < w; x++) {
+      const raw = data[src + x];
+      const v = raw < -1 ? -1 : raw > 1 ? 1 : raw;
+      let r = (v - rm) / sd;
+      r = r < -relClip ? -relClip : r > 0 ? 0 : r;
+      let c = (v - colMax[col0 + x]) / sd;
+      c = c < -relClip ? -relClip : c > 0 ? 0 : c;
+      let z = (v - mean) * inv;
+      z = z < zLo ? zLo : z > zHi ? zHi : z;
+      const d = dst + x;
+      out[offset + d] = v;
+      out[o1 + d] = r / relClip + 1;
+      out[o2 + d] = c / relClip + 1;
+      out[o3 + d] = z / zScale;
+      out[o4 + d] = 1;
+    }
+    if (w < tile) for (let ch = 0; ch < CHANNELS.length; ch++) out.fill(0, offset + ch * area + dst + w, offset + ch * area + dst + tile);
+  }
+  if (h < tile) for (let ch = 0; ch < CHANNELS.length; ch++) out.fill(0, offset + ch * area + h * tile, offset + (ch + 1) * area);
+}

@@ -2,17 +2,23 @@
  * SPD copy detector (issue 3; after Ant Group's SPD, ACM MM 2021 / VCSL, CVPR 2022): a copied
  * segment is a bright, roughly diagonal band in the query × reference similarity matrix, found as an
  * object-detection box by a small anchor-free CNN (models/spd-detector, trained by
- * scripts/detector/train.sh). Matrix → channels (channels.ts) → overlapping tiles (tiling.ts) →
- * onnxruntime in batches → boxes (boxes.ts) → NMS → fusion of bands cut by tile borders →
- * calibrated scores → frame-index segments.
+ * scripts/detector/train.sh). Matrix → channel statistics (channels.ts) → overlapping tiles
+ * (tiling.ts), written straight into one reused input buffer → onnxruntime in batches → the best
+ * boxes (boxes.ts `decodeTopK`) → NMS → fusion of bands cut by tile borders → calibrated scores →
+ * frame-index segments.
+ *
+ * Returns exactly what the original path (spd-reference.ts, kept as the specification) returns; the
+ * difference is where the time goes: no whole-matrix planes, no per-tile arrays, no box object for
+ * each of the thousands of output locations above minScore (only for the preNmsTopK best).
  */
 import type { Aligner } from '../match/aligner.js';
 import type { Matrix } from '../match/similarity.js';
 import type { FrameSegment } from '../match/temporal-network.js';
 import { createOnnxSession, floatTensor } from '../embed/onnx.js';
-import { calibrate, decodeTile, diagonalSimilarity, fuseBands, nms, toFrameSegment, type CellBox } from './boxes.js';
-import { CHANNELS, buildChannels, cutTile } from './channels.js';
+import { calibrate, decodeTopK, diagonalSimilarity, fuseBands, nms, toFrameSegment, type CellBox, type DecodeGeometry } from './boxes.js';
+import { CHANNELS, channelStats, writeTile } from './channels.js';
 import { DEFAULT_INFERENCE, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
+import { referenceDetect } from './spd-reference.js';
 import { tileGrid } from './tiling.js';
 
 export interface SpdDetector extends Aligner {
@@ -25,13 +31,17 @@ export interface SpdDetector extends Aligner {
   close(): Promise<void>;
 }
 
-/** The k best-scoring boxes (all of them when there are at most k). */
-function topK(boxes: CellBox[], k: number): CellBox[] {
-  if (boxes.length <= k) return boxes;
-  return boxes.sort((a, b) => b.score - a.score).slice(0, k);
+export interface SpdImplementation {
+  /** Run the original inference path (spd-reference.ts) instead of the fast one: for equality checks and benchmarks. */
+  reference?: boolean;
 }
 
-export async function createSpdDetector(modelsDir: string, threads = 2, overrides: Partial<SpdInferenceOptions> = {}): Promise<SpdDetector> {
+export async function createSpdDetector(
+  modelsDir: string,
+  threads = 2,
+  overrides: Partial<SpdInferenceOptions> = {},
+  impl: SpdImplementation = {},
+): Promise<SpdDetector> {
   const { meta, modelPath } = loadSpdMeta(modelsDir);
   const options: SpdInferenceOptions = { ...DEFAULT_INFERENCE, ...meta.inference, ...overrides };
   const session = await createOnnxSession(modelPath, threads);
@@ -41,26 +51,54 @@ export async function createSpdDetector(modelsDir: string, threads = 2, override
   const c = meta.calibration.c ?? 0;
   const tileFloats = CHANNELS.length * tile * tile;
   const outFloats = 5 * grid * grid;
+  // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).
+  let input = new Float32Array(0);
+  let output = new Float32Array(0);
+  let scores = new Float32Array(0);
+  let busy = false;
 
-  async function detect(sim: Matrix): Promise<CellBox[]> {
+  async function detectFast(sim: Matrix): Promise<CellBox[]> {
     const { rows, cols } = sim;
     if (rows === 0 || cols === 0) return [];
-    const planes = buildChannels(sim, meta.channelParams);
+    const stats = channelStats(sim, meta.channelParams);
     const tiles = tileGrid(rows, cols, tile, options.tileStride);
-    const raw: CellBox[] = [];
-    for (let start = 0; start < tiles.length; start += options.batch) {
-      const chunk = tiles.slice(start, start + options.batch);
-      const input = new Float32Array(chunk.length * tileFloats);
-      chunk.forEach((t, k) => cutTile(planes, rows, cols, t.row, t.col, tile, input, k * tileFloats, true));
-      const tensor = floatTensor(input, [chunk.length, CHANNELS.length, tile, tile]);
-      const result = await session.run({ [meta.input.name]: tensor });
-      const output = result[meta.output.name];
-      const data = output.data as Float32Array;
-      chunk.forEach((t, k) => raw.push(...decodeTile(data, k * outFloats, { grid, stride, row: t.row, col: t.col, rows, cols, tile: start + k }, options.minScore)));
-      tensor.dispose?.();
-      output.dispose?.();
+    const geoms: DecodeGeometry[] = tiles.map((t, k) => ({ grid, stride, row: t.row, col: t.col, rows, cols, tile: k }));
+    const own = busy;
+    busy = true;
+    try {
+      const batch = Math.max(1, Math.min(options.batch, tiles.length));
+      let inBuf = input;
+      if (own || inBuf.length < batch * tileFloats) inBuf = new Float32Array(batch * tileFloats);
+      let outBuf = own ? new Float32Array(0) : output;
+      if (tiles.length > batch && outBuf.length < tiles.length * outFloats) outBuf = new Float32Array(tiles.length * outFloats);
+      let all: Float32Array = outBuf;
+      for (let start = 0; start < tiles.length; start += batch) {
+        const n = Math.min(batch, tiles.length - start);
+        for (let k = 0; k < n; k++) writeTile(sim, stats, meta.channelParams, tiles[start + k].row, tiles[start + k].col, tile, inBuf, k * tileFloats);
+        const view = n * tileFloats === inBuf.length ? inBuf : new Float32Array(inBuf.buffer, 0, n * tileFloats);
+        const tensor = floatTensor(view, [n, CHANNELS.length, tile, tile]);
+        const result = await session.run({ [meta.input.name]: tensor });
+        const out = result[meta.output.name];
+        const data = out.data as Float32Array;
+        if (start === 0 && n === tiles.length) all = data;
+        else all.set(data.subarray(0, n * outFloats), start * outFloats);
+        tensor.dispose?.();
+        if (all !== data) out.dispose?.();
+      }
+      if (!own) {
+        input = inBuf;
+        output = outBuf;
+      }
+      if (!own && scores.length < tiles.length * grid * grid) scores = new Float32Array(tiles.length * grid * grid);
+      const best = decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores);
+      return postprocess(sim, best);
+    } finally {
+      if (!own) busy = false;
     }
-    const best = topK(raw, options.preNmsTopK);
+  }
+
+  /** NMS → fusion → NMS → calibration, exactly as spd-reference.ts. */
+  function postprocess(sim: Matrix, best: CellBox[]): CellBox[] {
     const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
     // Fusion can make a box that swallows another one: suppress again.
     return nms(kept, options.nmsIou, options.containment, options.cutContainment)
@@ -71,6 +109,8 @@ export async function createSpdDetector(modelsDir: string, threads = 2, override
       })
       .sort((p, q) => q.score - p.score);
   }
+
+  const detect = impl.reference ? (sim: Matrix) => referenceDetect(session, meta, options, sim) : detectFast;
 
   return {
     name: 'spd',

@@ -125,3 +125,28 @@ test('empty matrices give no segments; a missing model is ModelMissingError', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the fast inference path returns exactly the boxes of the original one (spd-reference.ts)', async () => {
+  const modelsDir = loadConfig().modelsDir;
+  const reference = await createSpdDetector(modelsDir, 2, {}, { reference: true });
+  // batch 3: several onnxruntime calls per matrix, the shared buffers reused across and within calls
+  const chunked = await createSpdDetector(modelsDir, 2, { batch: 3 });
+  try {
+    const cases: Matrix[] = [noise(120, 600, 21), noise(40, 60, 22), noise(15, 8, 23), noise(64, 64, 24), noise(1, 200, 25), noise(130, 70, 26)];
+    addBand(cases[0], 70, 318, 20, 27);
+    addBand(cases[0], 5, 100, 40, 28);
+    addBand(cases[1], 10, 25, 15, 29);
+    addBand(cases[5], 60, 3, 50, 30, 1.2);
+    for (const m of cases) {
+      const want = await reference.detect(m);
+      assert.ok(want.length > 0);
+      for (const d of [detector, chunked]) assert.deepEqual(await d.detect(m), want, `${m.rows}x${m.cols}`);
+    }
+    // concurrent calls on one detector: the busy buffers are not shared
+    const got = await Promise.all(cases.map((m) => chunked.detect(m)));
+    for (const [k, m] of cases.entries()) assert.deepEqual(got[k], await reference.detect(m), `concurrent ${m.rows}x${m.cols}`);
+  } finally {
+    await reference.close();
+    await chunked.close();
+  }
+});
