@@ -4,6 +4,9 @@ import { sampleFrames, type Frame } from '../decode/frames.js';
 import { assertReadableFile, probeVideo, type VideoInfo } from '../decode/probe.js';
 import { ENCODER_BATCH, type FrameEncoder } from '../embed/onnx-encoder.js';
 import type { KeyframeSelectorFactory } from '../keyframes/selector.js';
+import { cropFrame } from '../views/crop.js';
+import { insetCropBox, type QueryView } from '../views/index.js';
+import { InsetTracker } from '../views/inset.js';
 
 export interface ExtractedVideo {
   info: VideoInfo;
@@ -12,15 +15,30 @@ export interface ExtractedVideo {
   times: number[];
   vectors: Float32Array[];
   sampledFrames: number;
+  /** Extra views of some keyframes (`options.views`); empty otherwise. */
+  views?: QueryView[];
 }
 
-/** decode → keyframes → embed for one file, streaming frames in encoder-sized batches. */
+export interface ExtractOptions {
+  /**
+   * Also detect a picture-in-picture inset in the sampled frames (src/views/inset.ts) and embed its crop as an
+   * extra view of each keyframe that has one (`views`, kind 'inset').
+   */
+  views?: boolean;
+}
+
+/**
+ * decode → keyframes → embed for one file, streaming frames in encoder-sized batches. With `options.views`
+ * every sampled frame also goes through the streaming inset detector (a look-ahead of a few frames); the
+ * crops of detected insets on kept frames are embedded in batches too.
+ */
 export async function extractKeyframes(
   path: string,
   encoder: FrameEncoder,
   fps: number,
   selector: KeyframeSelectorFactory,
   onProgress?: (fraction: number) => void,
+  options: ExtractOptions = {},
 ): Promise<ExtractedVideo> {
   const info = await probeVideo(path);
   const select = selector();
@@ -28,22 +46,52 @@ export async function extractKeyframes(
   const vectors: Float32Array[] = [];
   let batch: Frame[] = [];
   let sampled = 0;
+  let kept = 0;
   const flush = async () => {
     if (batch.length === 0) return;
     vectors.push(...(await encoder.embed(batch)));
     times.push(...batch.map((f) => f.time));
     batch = [];
   };
+  // inset views: the detector sees every sampled frame (its temporal window is in sampled frames, about 2 s)
+  type Item = Frame & { row: number };
+  const tracker = options.views ? new InsetTracker<Item>({ window: Math.min(9, Math.max(3, Math.round(2 * fps) + 1)) }) : undefined;
+  const inset: QueryView = { kind: 'inset', rows: [], vectors: [], boxes: [] };
+  let crops: { frame: Frame; row: number; box: QueryView['boxes'][number] }[] = [];
+  const flushViews = async () => {
+    if (crops.length === 0) return;
+    inset.vectors.push(...(await encoder.embed(crops.map((c) => c.frame))));
+    for (const c of crops) {
+      inset.rows.push(c.row);
+      inset.boxes.push(c.box);
+    }
+    crops = [];
+  };
+  const detected = async (results: { item: Item; box: QueryView['boxes'][number] | null }[]) => {
+    for (const { item, box } of results) {
+      if (!box || item.row < 0) continue;
+      crops.push({ frame: cropFrame(item, insetCropBox(box), encoder.inputSize, encoder.inputSize), row: item.row, box });
+    }
+    if (crops.length >= ENCODER_BATCH) await flushViews();
+  };
   for await (const frame of sampleFrames(info, { fps, width: encoder.inputSize, height: encoder.inputSize, fit: encoder.fit, onProgress })) {
     sampled++;
-    if (!select.keep(frame)) continue;
+    const keep = select.keep(frame);
+    if (tracker) await detected(tracker.push({ ...frame, row: keep ? kept : -1 }));
+    if (!keep) continue;
+    kept++;
     batch.push(frame);
     if (batch.length >= ENCODER_BATCH) await flush();
   }
   await flush();
+  if (tracker) {
+    await detected(tracker.flush());
+    await flushViews();
+  }
   const duration = Number.isFinite(info.duration) ? info.duration : sampled / fps;
   onProgress?.(1);
-  return { info, duration, times, vectors, sampledFrames: sampled };
+  const views = tracker && inset.rows.length > 0 ? [inset] : [];
+  return { info, duration, times, vectors, sampledFrames: sampled, views };
 }
 
 /**
