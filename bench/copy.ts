@@ -17,9 +17,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { evaluatePairs, type Box, type PairInput } from '../src/eval/vcsl.js';
-import { extractKeyframes } from '../src/library/extract.js';
 import { Library, type AlignerName } from '../src/library/library.js';
-import { matchQuery, type MatchContext, type MatchOptions } from '../src/match/matcher.js';
+import type { MatchOptions } from '../src/match/matcher.js';
 import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
 import type { Manifest, ManifestQuery } from '../datasets/manifest.js';
@@ -175,29 +174,16 @@ async function runVidtrace(
       return { runs: [{ aligner, predictions, reports }], indexSeconds, timing: null };
     }
     // Same index, same query keyframes, same candidates: only the aligner differs.
-    const encoder = await library.encoder();
-    const runs: VidtraceRun[] = [];
-    const contexts: MatchContext[] = [];
-    for (const a of aligners) {
-      runs.push({ aligner: a, predictions: new Map(), reports: {} });
-      contexts.push({
-        index: library.index,
-        repo: library.repo,
-        dim: library.model.dim,
-        sampleInterval: 1 / config.sampleFps,
-        model: library.model.fingerprint,
-        aligner: await library.aligner(a),
-      });
-    }
+    const runs: VidtraceRun[] = aligners.map((aligner) => ({ aligner, predictions: new Map(), reports: {} }));
     const extracted = new Map<string, Float32Array[]>();
     for (const [i, q] of queries.entries()) {
       const t = performance.now();
-      const x = await extractKeyframes(path.resolve(q.path), encoder, config.sampleFps, library.selector);
+      const x = await library.extractQuery(q.path);
       const extractMs = performance.now() - t;
       extracted.set(q.id, x.vectors);
-      for (const [k, ctx] of contexts.entries()) {
+      for (const [k, aligner] of aligners.entries()) {
         const tm = performance.now();
-        const report = await matchQuery({ path: q.path, duration: x.duration, times: x.times, vectors: x.vectors }, ctx, options);
+        const report = await library.matchExtracted(q.path, x, { ...options, aligner });
         const pred = toBoxes(report, refIdByPath);
         pred.ms = extractMs + (performance.now() - tm);
         runs[k].predictions.set(q.id, pred);

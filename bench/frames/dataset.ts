@@ -152,7 +152,7 @@ const FIT = 'scale=640:360:force_original_aspect_ratio=decrease:force_divisible_
 const NORM = 'scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=640:360:(ow-iw)/2:(oh-ih)/2:black,setsar=1,format=yuv420p';
 const SQUASH = `scale=${SIZE}:${SIZE}:flags=area,format=rgb24`;
 
-/** Exactly the decode of src/decode/frames.ts sampleFrames (fps=1, squash to 224x224, area). */
+/** The decode of src/decode/frames.ts sampleFrames (1 fps, squash to 224x224, area; ffmpeg's default fps rounding, as the queries below use it too). */
 export async function decodeSquashed(abs: string, fps: number | null): Promise<Uint8Array[]> {
   const vf = fps === null ? `scale=${SIZE}:${SIZE}:flags=area` : `fps=${fps},scale=${SIZE}:${SIZE}:flags=area`;
   const buf = await ffmpeg(['-i', abs, '-map', '0:v:0', '-an', '-sn', '-vf', vf, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-threads', '2', '-']);

@@ -2,7 +2,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { CorruptMediaError, MediaTooShortError } from '../errors.js';
 import { stderrReason, type VideoInfo } from './probe.js';
 
-/** One sampled frame: packed RGB24, `width*height*3` bytes. */
+/** One decoded frame: packed RGB24 (`width*height*3` bytes), or luma only (`width*height`) from `lumaFrames`. */
 export interface Frame {
   readonly index: number;
   /** Seconds from the start of the video. */
@@ -33,6 +33,8 @@ export interface SampleOptions {
 
 /**
  * Decodes a video and yields frames sampled at `fps`, as raw RGB through a pipe (no temporary files).
+ * Frame k is the first decoded frame at or after k / fps, so its `time` is what it shows (ffmpeg's
+ * default `round=near` would show k / fps + half an interval under that label).
  * Throws CorruptMediaError with ffmpeg's reason when decoding fails, MediaTooShortError when the video
  * is shorter than one sample interval.
  */
@@ -46,7 +48,54 @@ export async function* sampleFrames(info: VideoInfo, options: SampleOptions): As
   if (Number.isFinite(info.duration) && info.duration < interval) {
     throw new MediaTooShortError(info.path, info.duration, interval);
   }
-  const frameBytes = width * height * 3;
+  yield* rawFrames(info, { filter: `fps=${fps}:round=up,${geometry}`, pixFmt: 'rgb24', width, height, channels: 3, interval, onProgress: options.onProgress });
+}
+
+/**
+ * Every decoded frame (no resampling in time) of `window` (default: the whole video), shrunk to
+ * width×height luma: cheap input for shot-cut detection. Frame times assume a constant frame rate
+ * (the stream's, 25 when unknown) from the start of the video.
+ */
+export async function* lumaFrames(
+  info: VideoInfo,
+  size: { width: number; height: number },
+  window: { start: number; duration: number } = { start: 0, duration: Number.POSITIVE_INFINITY },
+): AsyncGenerator<Frame> {
+  const rate = Number.isFinite(info.fps) && info.fps > 0 ? info.fps : 25;
+  const start = Math.max(0, window.start);
+  // Input seeking decodes from the keyframe before `start` and drops frames before it: the first frame is the first at or after it.
+  const first = Math.ceil(start * rate - 1e-6) / rate;
+  for await (const frame of rawFrames(info, {
+    filter: `scale=${size.width}:${size.height}:flags=area`,
+    pixFmt: 'gray',
+    width: size.width,
+    height: size.height,
+    channels: 1,
+    interval: 1 / rate,
+    inputOptions: start > 0 ? ['-ss', start.toFixed(3)] : [],
+    extraOutputOptions: ['-fps_mode', 'passthrough', ...(Number.isFinite(window.duration) ? ['-t', window.duration.toFixed(3)] : [])],
+  })) {
+    yield { ...frame, time: first + frame.time };
+  }
+}
+
+interface RawDecode {
+  filter: string;
+  pixFmt: 'rgb24' | 'gray';
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** Seconds between consecutive output frames. */
+  interval: number;
+  onProgress?: (fraction: number) => void;
+  inputOptions?: string[];
+  extraOutputOptions?: string[];
+}
+
+/** The one ffmpeg → pipe → fixed-size frame loop (errors carry ffmpeg's command line and stderr). */
+async function* rawFrames(info: VideoInfo, d: RawDecode): AsyncGenerator<Frame> {
+  const { width, height, interval } = d;
+  const frameBytes = width * height * d.channels;
   let stderr = '';
   let commandLine = '';
   let failure: Error | undefined;
@@ -56,12 +105,13 @@ export async function* sampleFrames(info: VideoInfo, options: SampleOptions): As
     markExited = resolve;
   });
   const command = ffmpeg(info.path)
-    .inputOptions(['-nostdin'])
+    .inputOptions(['-nostdin', ...(d.inputOptions ?? [])])
     .outputOptions([
       '-map', '0:v:0',
       '-an', '-sn',
-      '-vf', `fps=${fps},${geometry}`,
-      '-pix_fmt', 'rgb24',
+      '-vf', d.filter,
+      '-pix_fmt', d.pixFmt,
+      ...(d.extraOutputOptions ?? []),
       '-f', 'rawvideo',
       '-v', 'error',
       '-threads', '2',
@@ -88,7 +138,7 @@ export async function* sampleFrames(info: VideoInfo, options: SampleOptions): As
         const rgb = new Uint8Array(pending.subarray(0, frameBytes));
         pending = pending.subarray(frameBytes);
         const time = index * interval;
-        if (options.onProgress && Number.isFinite(info.duration)) options.onProgress(Math.min(1, time / info.duration));
+        if (d.onProgress && Number.isFinite(info.duration)) d.onProgress(Math.min(1, time / info.duration));
         yield { index, time, width, height, rgb };
         index += 1;
       }

@@ -14,7 +14,8 @@ import { dpAligner, matchQuery, temporalNetworkAligner, type MatchOptions } from
 import type { MatchReport } from '../report/match-report.js';
 import type { Db } from '../store/db.js';
 import { Repository, type VideoRow } from '../store/repository.js';
-import { contentHash, extractKeyframes } from './extract.js';
+import { snapReportToCuts } from './boundaries.js';
+import { contentHash, extractKeyframes, type ExtractedVideo } from './extract.js';
 import { collectVideoFiles } from './files.js';
 import { openStore, type OpenStore } from './open-store.js';
 
@@ -45,6 +46,13 @@ export interface LibraryStats {
   database: 'embedded' | 'postgres';
   store: string;
 }
+
+/**
+ * A segment end lies half an interval outside its outermost keyframe; it moves to a query shot cut
+ * between that keyframe (inward: half an interval) and the next sample outside the segment (outward:
+ * half an interval, plus a little for frame rounding), in sample intervals.
+ */
+const CUT_SNAP = { inward: 0.5, outward: 0.55 };
 
 /** Seconds between index saves during a long `index` run (a crash loses at most this much Faiss work; the database is the truth). */
 const SAVE_INTERVAL_MS = 10_000;
@@ -236,15 +244,28 @@ export class Library {
     options: Partial<MatchOptions> & { aligner?: AlignerName } = {},
     onProgress?: (fraction: number) => void,
   ): Promise<MatchReport> {
-    const aligner = await this.aligner(options.aligner);
+    const query = await this.extractQuery(queryPath, onProgress);
+    return this.matchExtracted(queryPath, query, options);
+  }
+
+  /** decode → keyframes → embed for a query (with its picture-in-picture views). */
+  async extractQuery(queryPath: string, onProgress?: (fraction: number) => void): Promise<ExtractedVideo> {
     const encoder = await this.encoder();
-    const query = await extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress);
+    return extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress);
+  }
+
+  /** Matches an extracted query: kNN, candidates, alignment, overlaps, ends snapped to the query's cuts. */
+  async matchExtracted(queryPath: string, query: ExtractedVideo, options: Partial<MatchOptions> & { aligner?: AlignerName } = {}): Promise<MatchReport> {
+    const started = performance.now();
+    const aligner = await this.aligner(options.aligner);
     const report = await matchQuery(
       { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors },
       { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner },
       { ...(this.model.match?.voteFloor === undefined ? {} : { voteFloor: this.model.match.voteFloor }), ...options },
     );
-    return report;
+    const interval = 1 / this.config.sampleFps;
+    const snapped = await snapReportToCuts(report, query.info, { inward: CUT_SNAP.inward * interval, outward: CUT_SNAP.outward * interval });
+    return snapped.info ? { ...snapped, info: { ...snapped.info, ms: Math.round(performance.now() - started) } } : snapped;
   }
 
   saveIndex(): void {

@@ -1,8 +1,9 @@
 import type { VectorIndex } from '../index/vector-index.js';
 import type { MatchEntry, MatchReport, SegmentReport } from '../report/match-report.js';
-import type { Repository } from '../store/repository.js';
+import type { Repository, VideoRow } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
-import { similarityMatrix } from './similarity.js';
+import { similarityMatrix, type Matrix } from './similarity.js';
+import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
 import type { Aligner } from './aligner.js';
 import { boxEvidence } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
@@ -17,6 +18,8 @@ export interface MatchOptions {
   voteFloor: number;
   /** Segments scoring below this are not reported: the copy decision threshold (default: the aligner's). */
   threshold: number | undefined;
+  /** How claims on the same query keyframes are resolved (src/match/overlaps.ts). */
+  overlaps: Partial<OverlapOptions>;
 }
 
 /**
@@ -28,6 +31,7 @@ export const DEFAULT_MATCH: MatchOptions = {
   candidates: 10,
   voteFloor: 0.5,
   threshold: undefined,
+  overlaps: {},
 };
 
 /** Drops keys whose value is undefined, so that spreading a partial override keeps the defaults. */
@@ -45,11 +49,20 @@ export function dpAligner(options: Partial<DpOptions> = {}, threshold = 0.75): A
   return { name: 'dp', threshold, align: async (sim) => dpAlign(sim, o) };
 }
 
+/** An alternative picture of some query keyframes (e.g. the picture-in-picture inset, cropped). */
+export interface QueryViewVectors {
+  /** Keyframe index (into `times`/`vectors`) of each view vector. */
+  rows: readonly number[];
+  vectors: readonly Float32Array[];
+}
+
 export interface QueryKeyframes {
   path: string;
   duration: number;
   times: number[];
   vectors: Float32Array[];
+  /** Extra views of some keyframes: a keyframe matches a reference frame as well as its best view does. */
+  views?: readonly QueryViewVectors[];
 }
 
 export interface MatchContext {
@@ -62,41 +75,89 @@ export interface MatchContext {
   aligner: Aligner;
 }
 
-/** kNN per query keyframe → candidate references → similarity matrix → temporal alignment → report. */
+/** Row-major block of vectors. */
+function block(vectors: readonly Float32Array[], dim: number): Float32Array {
+  const out = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => out.set(v, i * dim));
+  return out;
+}
+
+/**
+ * Query × reference similarity: the whole keyframes' similarities, raised to a view's where a
+ * keyframe has a view that matches better.
+ */
+export function queryReferenceSimilarity(q: Float32Array, views: readonly { rows: readonly number[]; block: Float32Array }[], ref: Float32Array, dim: number): Matrix {
+  const sim = similarityMatrix(q, ref, dim);
+  for (const view of views) {
+    const vs = similarityMatrix(view.block, ref, dim);
+    view.rows.forEach((row, k) => {
+      const dst = row * sim.cols;
+      const src = k * sim.cols;
+      for (let j = 0; j < sim.cols; j++) if (vs.data[src + j] > sim.data[dst + j]) sim.data[dst + j] = vs.data[src + j];
+    });
+  }
+  return sim;
+}
+
+/**
+ * Seconds covered by the keyframes first…last: a copy boundary lies between two samples, so each
+ * keyframe stands for half an interval on either side (the unbiased estimate of both ends).
+ */
+export function keyframeSpan(first: number, last: number, half: number, duration: number): [number, number] {
+  return [Math.max(0, first - half), Math.min(duration, last + half)];
+}
+
+/**
+ * kNN per query keyframe (and per view) → candidate references → similarity matrix → alignment →
+ * decision threshold → overlapping claims resolved across all candidates → report.
+ */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
   const o: MatchOptions = { ...DEFAULT_MATCH, ...definedOnly(options) };
   const threshold = o.threshold ?? ctx.aligner.threshold;
   const { dim } = ctx;
-  const q = new Float32Array(query.vectors.length * dim);
-  query.vectors.forEach((v, i) => q.set(v, i * dim));
+  const q = block(query.vectors, dim);
+  const views = (query.views ?? []).filter((v) => v.rows.length > 0).map((v) => ({ rows: v.rows, block: block(v.vectors, dim) }));
   const neighbours = ctx.index.search(q, o.knn);
+  for (const view of views) {
+    ctx.index.search(view.block, o.knn).forEach((hits, k) => neighbours[view.rows[k]].push(...hits));
+  }
   const owners = await ctx.repo.keyframeOwners([...new Set(neighbours.flat().map((n) => n.id))]);
   const candidates = voteCandidates(neighbours, (id) => owners.get(id)?.videoId, o.voteFloor, o.candidates);
   const videos = await ctx.repo.getVideos(candidates.map((c) => c.videoId));
-  const matches: MatchEntry[] = [];
+  const aligned = new Map<string, { video: VideoRow; sim: Matrix; times: number[] }>();
+  const claims: Claim[] = [];
   for (const candidate of candidates) {
     const video = videos.get(candidate.videoId);
     if (!video) continue;
     const ref = await ctx.repo.videoKeyframes(candidate.videoId, dim);
     if (ref.ids.length === 0) continue;
-    const sim = similarityMatrix(q, ref.vectors, dim);
-    const segments: SegmentReport[] = (await ctx.aligner.align(sim))
-      .filter((s) => s.score >= threshold)
-      .map((s) => ({
-        query: [query.times[s.queryStart], Math.min(query.duration, query.times[s.queryEnd] + ctx.sampleInterval)],
-        reference: [ref.times[s.refStart], Math.min(video.duration, ref.times[s.refEnd] + ctx.sampleInterval)],
-        score: s.score,
-        evidence: boxEvidence(sim, s, query.times, ref.times),
-      }));
-    if (segments.length === 0) continue;
+    const sim = queryReferenceSimilarity(q, views, ref.vectors, dim);
+    aligned.set(video.id, { video, sim, times: ref.times });
+    for (const segment of await ctx.aligner.align(sim)) if (segment.score >= threshold) claims.push({ reference: video.id, segment });
+  }
+  const byReference = new Map<string, SegmentReport[]>();
+  const half = ctx.sampleInterval / 2;
+  for (const { reference, segment: s } of resolveQueryOverlaps(claims, o.overlaps)) {
+    const { video, sim, times } = aligned.get(reference)!;
+    const list = byReference.get(reference) ?? [];
+    list.push({
+      query: keyframeSpan(query.times[s.queryStart], query.times[s.queryEnd], half, query.duration),
+      reference: keyframeSpan(times[s.refStart], times[s.refEnd], half, video.duration),
+      score: s.score,
+      evidence: boxEvidence(sim, s, query.times, times),
+    });
+    byReference.set(reference, list);
+  }
+  const matches: MatchEntry[] = [...byReference].map(([reference, segments]) => {
+    const { video } = aligned.get(reference)!;
     segments.sort((a, b) => a.query[0] - b.query[0]);
-    matches.push({
+    return {
       reference: { id: video.id, path: video.path, duration: video.duration },
       score: Math.max(...segments.map((s) => s.score)),
       segments,
-    });
-  }
+    };
+  });
   matches.sort((a, b) => b.score - a.score);
   return {
     query: { path: query.path, duration: query.duration },

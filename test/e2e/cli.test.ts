@@ -37,6 +37,8 @@ before(() => {
   // Queries: 8 s of tree.avi from 10 s, mirrored and brightened, between 3 s of unrelated synthetic footage.
   makeCopiedQuery(path.join(queries, 'tree-copy.mp4'), REAL.tree, 10, 8, 'hflip,eq=brightness=0.08');
   makeCopiedQuery(path.join(queries, 'cockatoo-copy.mp4'), REAL.cockatoo, 2, 6, 'scale=iw/3:ih/3,eq=saturation=1.6');
+  // The copy starts between two 1-fps samples (3.4 s): its ends must come from the query's shot cuts.
+  makeCopiedQuery(path.join(queries, 'cockatoo-offset.mp4'), REAL.cockatoo, 3, 7, 'eq=contrast=1.2', 3.4);
   ffmpeg(['-f', 'lavfi', '-i', 'mandelbrot=size=320x240:rate=25,trim=duration=8', '-c:v', 'libx264', path.join(queries, 'negative.mp4')]);
 });
 after(() => tmp.cleanup());
@@ -50,7 +52,8 @@ describe('vidtrace CLI on the embedded store', () => {
     assert.match(r.stderr, /indexed 3, already present 0, failed 0/);
     const stats = JSON.parse(cli('stats', '--json').stdout);
     assert.equal(stats.videos, 3);
-    assert.equal(stats.keyframes, 11 + 30 + 14);
+    // One keyframe per started second (Megamind.avi is 11.26 s: 12).
+    assert.equal(stats.keyframes, 12 + 30 + 14);
     assert.equal(stats.indexRows, stats.keyframes);
     assert.ok(Math.abs(stats.seconds - (11.26 + 29.6 + 14)) < 0.2);
     assert.equal(stats.model, 'mnv2bc-fused-lw256@1/256', 'the default encoder');
@@ -85,6 +88,16 @@ describe('vidtrace CLI on the embedded store', () => {
     const small = JSON.parse(cli('match', path.join(queries, 'cockatoo-copy.mp4'), '--json').stdout) as MatchReport;
     assert.equal(path.basename(small.matches[0]?.reference.path ?? ''), 'cockatoo.mp4');
     assert.ok(overlap(small.matches[0].segments[0].reference, [2, 8]) >= 3);
+  });
+
+  test('segment ends between two samples are found to a frame where the query cuts into the copy', () => {
+    // 7 s of the cockatoo from 3 s, placed at [3.4, 10.4]: both ends fall between two 1-fps samples.
+    const report = JSON.parse(cli('match', path.join(queries, 'cockatoo-offset.mp4'), '--json').stdout) as MatchReport;
+    assert.equal(path.basename(report.matches[0]?.reference.path ?? ''), 'cockatoo.mp4');
+    const best = report.matches[0].segments[0];
+    assert.ok(Math.abs(best.query[0] - 3.4) <= 0.08 && Math.abs(best.query[1] - 10.4) <= 0.08, `query segment ${best.query}, copy at [3.4, 10.4]`);
+    // The reference side follows the query cut along the band; its own 1-fps sampling and the alignment leave up to a second.
+    assert.ok(Math.abs(best.reference[0] - 3) <= 1 && Math.abs(best.reference[1] - 10) <= 1, `reference segment ${best.reference}`);
   });
 
   test('a query made of unrelated footage matches nothing', () => {
@@ -137,8 +150,8 @@ describe('vidtrace CLI on the embedded store', () => {
     assert.match(r.stderr, /removed .*tree\.avi/);
     const stats = JSON.parse(cli('stats', '--json').stdout);
     assert.equal(stats.videos, 2);
-    assert.equal(stats.keyframes, 25);
-    assert.equal(stats.indexRows, 25);
+    assert.equal(stats.keyframes, 12 + 14);
+    assert.equal(stats.indexRows, 12 + 14);
     const report = JSON.parse(cli('match', path.join(queries, 'tree-copy.mp4'), '--json').stdout) as MatchReport;
     assert.ok(!report.matches.some((m) => m.reference.id === tree.id));
     assert.equal(cli('remove', tree.id).code, 1);
@@ -176,7 +189,7 @@ describe('crash safety', () => {
     const final = JSON.parse(runCli(['--store', crashStore, 'stats', '--json']).stdout);
     assert.equal(final.videos, 4);
     assert.equal(final.indexRows, final.keyframes);
-    assert.equal(final.keyframes, 11 + 30 + 14 + 80);
+    assert.equal(final.keyframes, 12 + 30 + 14 + 80);
   });
 
   test('a second process on the same embedded store is refused while the first runs', async () => {

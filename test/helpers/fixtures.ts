@@ -31,17 +31,20 @@ export function ffmpeg(args: string[]): void {
 
 /**
  * A query made of `seconds` of `source` starting at `start`, edited (`vf`), between `pad` seconds of
- * synthetic footage that is in no library. The copied part sits at [pad, pad + seconds] in the query.
+ * synthetic footage that is in no library. Parts are cut by frame count at 25 fps, so the copied part
+ * sits exactly at [pad, pad + seconds] in the query (to 1/25 s).
  */
 export function makeCopiedQuery(out: string, source: string, start: number, seconds: number, vf: string, pad = 3): void {
   const size = '480x270';
+  const padFrames = Math.round(pad * 25);
+  const copyFrames = Math.round(seconds * 25);
   ffmpeg([
-    '-f', 'lavfi', '-i', `mandelbrot=size=${size}:rate=25,trim=duration=${pad}`,
-    '-ss', String(start), '-t', String(seconds), '-i', source,
-    '-f', 'lavfi', '-i', `life=size=${size}:rate=25:mold=10:ratio=0.4,trim=duration=${pad}`,
+    '-f', 'lavfi', '-i', `mandelbrot=size=${size}:rate=25`,
+    '-ss', String(start), '-t', String(seconds + 1), '-i', source,
+    '-f', 'lavfi', '-i', `life=size=${size}:rate=25:mold=10:ratio=0.4`,
     '-filter_complex',
-    `[1:v]${vf},scale=${size.replace('x', ':')}:force_original_aspect_ratio=decrease,pad=${size.replace('x', ':')}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[c];` +
-      `[0:v]format=yuv420p,setsar=1[a];[2:v]format=yuv420p,setsar=1[b];[a][c][b]concat=n=3:v=1:a=0[v]`,
+    `[1:v]${vf},scale=${size.replace('x', ':')}:force_original_aspect_ratio=decrease,pad=${size.replace('x', ':')}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,trim=end_frame=${copyFrames},setpts=PTS-STARTPTS,format=yuv420p[c];` +
+      `[0:v]trim=end_frame=${padFrames},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[a];[2:v]trim=end_frame=${padFrames},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[b];[a][c][b]concat=n=3:v=1:a=0[v]`,
     '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '28', out,
   ]);
 }
