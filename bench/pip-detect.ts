@@ -31,6 +31,7 @@ import { resolveModel } from '../src/embed/registry.js';
 import { cropFrame } from '../src/views/crop.js';
 import { boxIou, InsetTracker, type InsetBox } from '../src/views/inset.js';
 import { INSET_CROP_MARGIN, insetCropBox } from '../src/views/index.js';
+import type { Manifest as BaseManifest, ManifestQuery, ManifestSegment } from '../datasets/manifest.js';
 
 process.env.OMP_NUM_THREADS ??= '2';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,32 +54,11 @@ const SIZE = 224;
 const W = 640;
 const H = 360;
 
-interface Segment {
-  kind: 'filler' | 'copy' | 'decoy';
-  source: string;
-  sourceStart: number;
-  sourceEnd: number;
-  queryStart: number;
-  queryEnd: number;
-  reference?: string;
-}
-interface Query {
-  id: string;
-  path: string;
-  duration: number;
-  recipe: string;
-  family: string;
-  negative: boolean;
-  speed?: number;
-  params: Record<string, Record<string, number | string>>;
-  gt: { reference: string }[];
-  segments: Segment[];
-}
-interface Manifest {
-  complete: boolean;
-  references: { id: string; path: string; duration: number; file: string }[];
+type Segment = ManifestSegment;
+type Query = ManifestQuery & { params: NonNullable<ManifestQuery['params']>; segments: ManifestSegment[] };
+interface Manifest extends Omit<BaseManifest, 'queries' | 'references'> {
+  references: (BaseManifest['references'][number] & { file: string })[];
   queries: Query[];
-  split?: { fillerClips?: unknown };
 }
 
 async function loadManifest(): Promise<Manifest> {

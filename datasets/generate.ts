@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from './rng.js';
+import type { ManifestSegment } from './manifest.js';
 
 const GENERATOR_VERSION = 1;
 const W = 640;
@@ -489,21 +490,11 @@ export function makePlan(inp: PlanInput): Plan {
 
 type Box = [number, number, number, number];
 
-interface SegmentInfo {
-  kind: 'filler' | 'copy' | 'decoy';
-  source: string;
-  sourceStart: number;
-  sourceEnd: number;
-  queryStart: number;
-  queryEnd: number;
-  reference?: string;
-  background?: { source: string; sourceStart: number; sourceEnd: number; loop: boolean };
-}
 
-function groundTruth(q: QueryPlan, refs: readonly Reference[]): { gt: Array<{ reference: string; boxes: Box[] }>; segments: SegmentInfo[] } {
+function groundTruth(q: QueryPlan, refs: readonly Reference[]): { gt: Array<{ reference: string; boxes: Box[] }>; segments: ManifestSegment[] } {
   const refByFile = new Map(refs.map((r) => [r.file, r] as const));
   const boxes = new Map<string, Box[]>();
-  const segments: SegmentInfo[] = [];
+  const segments: ManifestSegment[] = [];
   let cursor = 0;
   for (const p of q.parts) {
     const qs = cursor / FPS;
@@ -514,7 +505,7 @@ function groundTruth(q: QueryPlan, refs: readonly Reference[]): { gt: Array<{ re
       continue;
     }
     // reference span actually shown: frames / fps * speed (differs from the planned span by < 1 frame)
-    const seg: SegmentInfo = {
+    const seg: ManifestSegment = {
       kind: p.decoy ? 'decoy' : 'copy',
       source: p.piece.file,
       sourceStart: p.piece.start,
