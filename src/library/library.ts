@@ -251,7 +251,7 @@ export class Library {
   /** decode → keyframes → embed for a query (with its picture-in-picture views). */
   async extractQuery(queryPath: string, onProgress?: (fraction: number) => void): Promise<ExtractedVideo> {
     const encoder = await this.encoder();
-    return extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress);
+    return extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress, { views: true });
   }
 
   /** Matches an extracted query: kNN, candidates, alignment, overlaps, ends snapped to the query's cuts. */
@@ -259,7 +259,7 @@ export class Library {
     const started = performance.now();
     const aligner = await this.aligner(options.aligner);
     const report = await matchQuery(
-      { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors },
+      { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors, views: query.views },
       { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner },
       { ...(this.model.match?.voteFloor === undefined ? {} : { voteFloor: this.model.match.voteFloor }), ...options },
     );
