@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { keyframeSpan, queryReferenceSimilarity } from './matcher.js';
+
+const unit = (...xs: number[]) => {
+  const n = Math.hypot(...xs);
+  return xs.map((x) => x / n);
+};
+
+test('a keyframe with a view matches each reference frame as well as its better picture does', () => {
+  // Query keyframes: q0 = [1,0], q1 = [0,1]; q1 also has an inset view [1,0]. Reference frames [1,0], [0.6,0.8].
+  const q = new Float32Array([1, 0, 0, 1]);
+  const ref = new Float32Array([1, 0, ...unit(0.6, 0.8)]);
+  const plain = queryReferenceSimilarity(q, [], ref, 2);
+  assert.deepEqual([...plain.data].map((x) => Math.round(x * 100) / 100), [1, 0.6, 0, 0.8]);
+  const withView = queryReferenceSimilarity(q, [{ rows: [1], block: new Float32Array([1, 0]) }], ref, 2);
+  assert.deepEqual([...withView.data].map((x) => Math.round(x * 100) / 100), [1, 0.6, 1, 0.8]);
+  assert.equal(withView.rows, 2);
+  assert.equal(withView.cols, 2);
+});
+
+test('keyframes first…last cover half an interval on either side, inside the video', () => {
+  assert.deepEqual(keyframeSpan(4, 9, 0.5, 30), [3.5, 9.5]);
+  assert.deepEqual(keyframeSpan(0, 11, 0.5, 11.26), [0, 11.26]);
+  assert.deepEqual(keyframeSpan(2, 2, 0.25, 10), [1.75, 2.25]);
+});
