@@ -233,7 +233,8 @@ test('image embeddings do not depend on the batch (16-frame batches included)', 
     const maxDiff = Math.max(...alone.map((x, k) => Math.abs(x - together[i][k])));
     assert.ok(maxDiff < 1e-5, `frame ${i}: ${maxDiff}`);
   }
-  assert.ok(dot(together[0], together[1]) < 0.99999, 'different frames, different vectors');
+  // Megamind.avi opens on a still: its frames at 0 s and 1 s are identical, the one at 2 s is not.
+  assert.ok(dot(together[0], together[2]) < 0.99999, 'different frames, different vectors');
 });
 
 test('CLIP text: the model receives exactly the tokenizer ids and mask; unit vectors; batch-independent', async () => {
