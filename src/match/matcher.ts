@@ -109,7 +109,7 @@ export function keyframeSpan(first: number, last: number, half: number, duration
 
 /**
  * kNN per query keyframe (and per view) → candidate references → similarity matrix → alignment →
- * decision threshold → overlapping claims resolved across all candidates → report.
+ * decision threshold → weaker echoes of a claim on the same reference dropped → report.
  */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
