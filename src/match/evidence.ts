@@ -6,6 +6,18 @@ export interface Evidence {
   /** [query time, reference time, cosine similarity] per query keyframe of the box. */
   pairs: [number, number, number][];
   meanSimilarity: number;
+  /**
+   * The part of the query picture that matched, when most pairs matched through a view of the query
+   * keyframe (a picture-in-picture inset) rather than the whole frame: fractions of the frame.
+   */
+  queryRegion?: Region;
+}
+
+export interface Region {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
 }
 
 export function boxEvidence(sim: Matrix, seg: FrameSegment, queryTimes: readonly number[], refTimes: readonly number[]): Evidence {

@@ -24,3 +24,18 @@ test('keyframes first…last cover half an interval on either side, inside the v
   assert.deepEqual(keyframeSpan(0, 11, 0.5, 11.26), [0, 11.26]);
   assert.deepEqual(keyframeSpan(2, 2, 0.25, 10), [1.75, 2.25]);
 });
+
+test('a claim that matched through the inset view names the inset region; one that matched whole frames does not', async () => {
+  const { viewRegion } = await import('./matcher.js');
+  const q = new Float32Array([0, 1, 0, 1, 0, 1]); // whole frames: unlike the reference
+  const ref = new Float32Array([1, 0, 1, 0, 1, 0]);
+  const views = [{ rows: [0, 1, 2], block: new Float32Array([1, 0, 1, 0, 0.8, 0.6]), boxes: [
+    { x: 0.5, y: 0.1, w: 0.4, h: 0.4 }, { x: 0.52, y: 0.1, w: 0.4, h: 0.4 }, { x: 0.9, y: 0.9, w: 0.1, h: 0.1 },
+  ] }];
+  const pairs: [number, number, number][] = [[0, 0, 1], [1, 1, 1], [2, 2, 0.8]];
+  assert.deepEqual(viewRegion(pairs, [0, 1, 2], [0, 1, 2], q, views, ref, 2), { x: 0.52, y: 0.1, w: 0.4, h: 0.4 });
+  // The whole frames match better: no region.
+  assert.equal(viewRegion(pairs, [0, 1, 2], [0, 1, 2], ref, views, ref, 2), undefined);
+  // Views win in fewer than half of the pairs: no region.
+  assert.equal(viewRegion(pairs, [0, 1, 2], [0, 1, 2], q, [{ ...views[0], rows: [0], block: new Float32Array([1, 0]) }], ref, 2), undefined);
+});

@@ -5,7 +5,7 @@ import { voteCandidates } from './candidates.js';
 import { similarityMatrix, type Matrix } from './similarity.js';
 import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
 import type { Aligner } from './aligner.js';
-import { boxEvidence } from './evidence.js';
+import { boxEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
 import { temporalNetwork, type TemporalNetworkOptions } from './temporal-network.js';
 
@@ -54,6 +54,8 @@ export interface QueryViewVectors {
   /** Keyframe index (into `times`/`vectors`) of each view vector. */
   rows: readonly number[];
   vectors: readonly Float32Array[];
+  /** The part of the keyframe each view shows (fractions of the frame), reported as evidence. */
+  boxes?: readonly Region[];
 }
 
 export interface QueryKeyframes {
@@ -99,6 +101,47 @@ export function queryReferenceSimilarity(q: Float32Array, views: readonly { rows
   return sim;
 }
 
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
+  let s = 0;
+  for (let k = 0; k < dim; k++) s += a[ao + k] * b[bo + k];
+  return s;
+}
+
+/**
+ * The query region behind a claim: when most of its evidence pairs match better through a view than
+ * through the whole query frame, the median of those views' boxes.
+ */
+export function viewRegion(
+  pairs: Evidence['pairs'],
+  queryTimes: readonly number[],
+  refTimes: readonly number[],
+  q: Float32Array,
+  views: readonly { rows: readonly number[]; block: Float32Array; boxes?: readonly Region[] }[],
+  ref: Float32Array,
+  dim: number,
+): Region | undefined {
+  const rowOf = new Map(queryTimes.map((t, i) => [t, i]));
+  const colOf = new Map(refTimes.map((t, j) => [t, j]));
+  const won: Region[] = [];
+  for (const [qt, rt] of pairs) {
+    const i = rowOf.get(qt);
+    const j = colOf.get(rt);
+    if (i === undefined || j === undefined) continue;
+    const whole = dot(q, i * dim, ref, j * dim, dim);
+    for (const view of views) {
+      const k = view.rows.indexOf(i);
+      if (k < 0 || !view.boxes?.[k]) continue;
+      if (dot(view.block, k * dim, ref, j * dim, dim) > whole) won.push(view.boxes[k]);
+    }
+  }
+  if (won.length === 0 || 2 * won.length < pairs.length) return undefined;
+  const med = (f: (r: Region) => number) => {
+    const s = won.map(f).sort((a, b) => a - b);
+    return Math.round(s[s.length >> 1] * 1e4) / 1e4;
+  };
+  return { x: med((r) => r.x), y: med((r) => r.y), w: med((r) => r.w), h: med((r) => r.h) };
+}
+
 /**
  * Seconds covered by the keyframes first…last: a copy boundary lies between two samples, so each
  * keyframe stands for half an interval on either side (the unbiased estimate of both ends).
@@ -117,7 +160,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
   const threshold = o.threshold ?? ctx.aligner.threshold;
   const { dim } = ctx;
   const q = block(query.vectors, dim);
-  const views = (query.views ?? []).filter((v) => v.rows.length > 0).map((v) => ({ rows: v.rows, block: block(v.vectors, dim) }));
+  const views = (query.views ?? []).filter((v) => v.rows.length > 0).map((v) => ({ rows: v.rows, block: block(v.vectors, dim), boxes: v.boxes }));
   const neighbours = ctx.index.search(q, o.knn);
   for (const view of views) {
     ctx.index.search(view.block, o.knn).forEach((hits, k) => neighbours[view.rows[k]].push(...hits));
@@ -125,7 +168,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
   const owners = await ctx.repo.keyframeOwners([...new Set(neighbours.flat().map((n) => n.id))]);
   const candidates = voteCandidates(neighbours, (id) => owners.get(id)?.videoId, o.voteFloor, o.candidates);
   const videos = await ctx.repo.getVideos(candidates.map((c) => c.videoId));
-  const aligned = new Map<string, { video: VideoRow; sim: Matrix; times: number[] }>();
+  const aligned = new Map<string, { video: VideoRow; sim: Matrix; times: number[]; vectors: Float32Array }>();
   const claims: Claim[] = [];
   for (const candidate of candidates) {
     const video = videos.get(candidate.videoId);
@@ -133,19 +176,21 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     const ref = await ctx.repo.videoKeyframes(candidate.videoId, dim);
     if (ref.ids.length === 0) continue;
     const sim = queryReferenceSimilarity(q, views, ref.vectors, dim);
-    aligned.set(video.id, { video, sim, times: ref.times });
+    aligned.set(video.id, { video, sim, times: ref.times, vectors: ref.vectors });
     for (const segment of await ctx.aligner.align(sim)) if (segment.score >= threshold) claims.push({ reference: video.id, segment });
   }
   const byReference = new Map<string, SegmentReport[]>();
   const half = ctx.sampleInterval / 2;
   for (const { reference, segment: s } of resolveQueryOverlaps(claims, o.overlaps)) {
-    const { video, sim, times } = aligned.get(reference)!;
+    const { video, sim, times, vectors } = aligned.get(reference)!;
     const list = byReference.get(reference) ?? [];
+    const evidence = boxEvidence(sim, s, query.times, times);
+    const region = views.length ? viewRegion(evidence.pairs, query.times, times, q, views, vectors, dim) : undefined;
     list.push({
       query: keyframeSpan(query.times[s.queryStart], query.times[s.queryEnd], half, query.duration),
       reference: keyframeSpan(times[s.refStart], times[s.refEnd], half, video.duration),
       score: s.score,
-      evidence: boxEvidence(sim, s, query.times, times),
+      evidence: region ? { ...evidence, queryRegion: region } : evidence,
     });
     byReference.set(reference, list);
   }

@@ -42,6 +42,8 @@ export function roundReport(report: MatchReport): MatchReport {
   };
 }
 
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
 /** A plain-text summary for terminals. */
 export function formatReportText(report: MatchReport): string {
   const lines = [`query ${report.query.path} (${report.query.duration.toFixed(1)} s)`];
@@ -49,8 +51,10 @@ export function formatReportText(report: MatchReport): string {
   for (const m of report.matches) {
     lines.push(`  ${m.reference.path}  score ${m.score.toFixed(3)}  [${m.reference.id}]`);
     for (const s of m.segments) {
+      const r = s.evidence?.queryRegion;
+      const where = r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '';
       lines.push(
-        `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)})`,
+        `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)}${where})`,
       );
     }
   }

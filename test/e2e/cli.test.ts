@@ -37,6 +37,13 @@ before(() => {
   // Queries: 8 s of tree.avi from 10 s, mirrored and brightened, between 3 s of unrelated synthetic footage.
   makeCopiedQuery(path.join(queries, 'tree-copy.mp4'), REAL.tree, 10, 8, 'hflip,eq=brightness=0.08');
   makeCopiedQuery(path.join(queries, 'cockatoo-copy.mp4'), REAL.cockatoo, 2, 6, 'scale=iw/3:ih/3,eq=saturation=1.6');
+  // Picture-in-picture: 7 s of the cockatoo, shrunk to half size, over moving synthetic footage at (200, 100) from 2 s to 9 s.
+  ffmpeg([
+    '-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25,trim=end_frame=275',
+    '-ss', '2', '-t', '8', '-i', REAL.cockatoo,
+    '-filter_complex', '[1:v]scale=240:135,setsar=1,fps=25,trim=end_frame=175,setpts=PTS-STARTPTS+2/TB[c];[0:v][c]overlay=200:100:eof_action=pass,format=yuv420p[v]',
+    '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', path.join(queries, 'cockatoo-pip.mp4'),
+  ]);
   // The copy starts between two 1-fps samples (3.4 s): its ends must come from the query's shot cuts.
   makeCopiedQuery(path.join(queries, 'cockatoo-offset.mp4'), REAL.cockatoo, 3, 7, 'eq=contrast=1.2', 3.4);
   ffmpeg(['-f', 'lavfi', '-i', 'mandelbrot=size=320x240:rate=25,trim=duration=8', '-c:v', 'libx264', path.join(queries, 'negative.mp4')]);
@@ -98,6 +105,18 @@ describe('vidtrace CLI on the embedded store', () => {
     assert.ok(Math.abs(best.query[0] - 3.4) <= 0.08 && Math.abs(best.query[1] - 10.4) <= 0.08, `query segment ${best.query}, copy at [3.4, 10.4]`);
     // The reference side follows the query cut along the band; its own 1-fps sampling and the alignment leave up to a second.
     assert.ok(Math.abs(best.reference[0] - 3) <= 1 && Math.abs(best.reference[1] - 10) <= 1, `reference segment ${best.reference}`);
+  });
+
+  test('a picture-in-picture copy is found through its inset, and the claim names the inset', () => {
+    const report = JSON.parse(cli('match', path.join(queries, 'cockatoo-pip.mp4'), '--json').stdout) as MatchReport;
+    assert.equal(path.basename(report.matches[0]?.reference.path ?? ''), 'cockatoo.mp4', JSON.stringify(report.matches.map((m) => m.reference.path)));
+    const best = report.matches[0].segments[0];
+    assert.ok(overlap(best.query, [2, 9]) >= 4, `query segment ${best.query}`);
+    assert.ok(overlap(best.reference, [2, 9]) >= 4, `reference segment ${best.reference}`);
+    const region = best.evidence?.queryRegion;
+    assert.ok(region, 'evidence.queryRegion');
+    const truth = { x: 200 / 480, y: 100 / 270, w: 0.5, h: 0.5 };
+    for (const k of ['x', 'y', 'w', 'h'] as const) assert.ok(Math.abs(region[k] - truth[k]) < 0.03, `${k}: ${region[k]} vs ${truth[k]}`);
   });
 
   test('a query made of unrelated footage matches nothing', () => {
