@@ -20,14 +20,14 @@ else
 fi
 node dist/cli.js --store "$store" index "${lib[@]}"
 query="$work/suspect.mp4"
-echo "demo: making $query: ${len}s of $(basename "$source_video") from ${start}s, mirrored, cropped, recoloured,"
-echo "      with a caption, between 4 s and 3 s of unrelated synthetic footage"
+echo "demo: making $query: ${len}s of $(basename "$source_video") from ${start}s, mirrored, recoloured, captioned,"
+echo "      shrunk onto a grey frame, between 4 s and 3 s of unrelated synthetic footage"
 font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
 ffmpeg -nostdin -y -loglevel error \
-  -f lavfi -i "mandelbrot=size=640x360:rate=25,trim=duration=4" \
+  -f lavfi -i "mandelbrot=size=640x360:rate=25,trim=end_frame=100" \
   -ss "$start" -t "$len" -i "$source_video" \
-  -f lavfi -i "life=size=640x360:rate=25:mold=10,trim=duration=3" \
-  -filter_complex "[1:v]hflip,crop=iw*0.85:ih*0.85,eq=saturation=1.5:gamma=1.2,drawtext=fontfile=$font:text='EXCLUSIVE':x=20:y=20:fontsize=36:fontcolor=yellow,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[c];[0:v]format=yuv420p,setsar=1[a];[2:v]format=yuv420p,setsar=1[b];[a][c][b]concat=n=3:v=1:a=0[v]" \
+  -f lavfi -i "life=size=640x360:rate=25:mold=10,trim=end_frame=75" \
+  -filter_complex "[1:v]hflip,eq=saturation=1.5:gamma=1.2,drawtext=fontfile=$font:text='EXCLUSIVE':x=20:y=20:fontsize=36:fontcolor=yellow,scale=512:288:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2:color=0x404040,setsar=1,fps=25,format=yuv420p[c];[0:v]format=yuv420p,setsar=1[a];[2:v]format=yuv420p,setsar=1[b];[a][c][b]concat=n=3:v=1:a=0[v]" \
   -map "[v]" -c:v libx264 -preset veryfast -crf 30 "$query"
 echo "demo: truth: query 4.0–$((4 + len)).0 s copies $(basename "$source_video") ${start}–$((start + len)) s"
 node dist/cli.js --store "$store" match "$query"
