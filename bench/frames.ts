@@ -9,6 +9,12 @@
  * edit families, micro AP (with negative queries), bytes per vector and ms per frame
  * (onnxruntime-node, 2 threads, batches of 16, via src/embed/onnx-encoder.ts).
  *
+ * Query-side views (bench/frames/contexts.ts): every query and negative also gets a 3-frame temporal
+ * context (its neighbouring 1-fps frames with the same edit; picture-in-picture: the same inset over the
+ * consecutive filler frames), the product's inset detector (src/views/) runs on it, a detected inset is
+ * cropped and embedded as the query's view, and the "+views" row of each candidate scores a database
+ * frame by max(whole frame, view) (src/match/matcher.ts queryReferenceSimilarity), as the matcher does.
+ *
  *   node --import tsx bench/frames.ts [--inception] [--train] [--only id,id] [--json FILE]
  *
  * --inception  also measure InceptionV3's quality (about 10x slower than MobileNetV2; embeddings are
@@ -21,8 +27,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { candidates, embedSet, embedShared, msPerFrame, openEmbedder, verifyShared, type Candidate } from './frames/candidates.js';
+import { buildContexts, detectionStats, detectQueryInsets, viewCrops, type DetectionStats } from './frames/contexts.js';
 import { CACHE_DIR, buildData } from './frames/dataset.js';
-import { searchAll, score, type Scores } from './frames/metrics.js';
+import { buildIndex, searchAll, searchWithViews, score, type Scores } from './frames/metrics.js';
 import { EDIT_FAMILIES, FAMILIES, REPO_ROOT } from './frames/recipes.js';
 
 process.env.OMP_NUM_THREADS ??= '2';
@@ -52,6 +59,8 @@ interface Row {
   sharedMaxDiff?: number;
   /** Only ms/frame was measured (opt-in candidate without its flag). */
   speedOnly?: boolean;
+  /** Scored with query-side inset views (max over whole frame and view); ms/frame then includes the detector and the views' embedding. */
+  views?: boolean;
 }
 
 function ensureModel(c: Candidate): boolean {
@@ -96,6 +105,15 @@ async function main(): Promise<void> {
     }
     run.push(c);
   }
+  // query-side views: temporal contexts, the product's inset detector, crops (shared by all candidates)
+  const ctx = await buildContexts(data, log);
+  const det = detectQueryInsets(data, ctx, log);
+  const dstats = detectionStats(qMeta, ctx, det);
+  const crops = viewCrops(data, det);
+  log(
+    `views: ${crops.frames.length} of ${qMeta.length} queries have an inset view; pip ${dstats.pipHits}/${dstats.pipWithTruth} found (IoU >= 0.5); ` +
+      `false insets ${dstats.falseInsets}/${dstats.nonPip} queries without an inset; detector ${det.msPerSampledFrame.toFixed(1)} ms per sampled frame`,
+  );
   // every candidate built on the MobileNetV2 backbone is embedded in one backbone pass per set
   const sets = [data.refs, data.distractors, data.queries, data.negatives];
   const sharedVecs = new Map<string, Float32Array[]>();
@@ -122,6 +140,7 @@ async function main(): Promise<void> {
     }
     const [refs, dis, qs, neg] = vecs as [Float32Array, Float32Array, Float32Array, Float32Array];
     const ms = await msPerFrame(e, data.queries);
+    const viewVecs = crops.frames.length ? await e.embed(crops.frames) : [];
     await e.close();
     const db = new Float32Array(refs.length + dis.length);
     db.set(refs);
@@ -129,28 +148,36 @@ async function main(): Promise<void> {
     const q = new Float32Array(qs.length + neg.length);
     q.set(qs);
     q.set(neg, qs.length);
-    const res = searchAll(db, e.dim, q);
-    const s = score(res, qMeta, dbMeta);
-    const r1s = EDIT_FAMILIES.map((f) => s.families[f]?.r1 ?? 0);
-    const minIdx = r1s.indexOf(Math.min(...r1s));
-    const row: Row = {
-      id: c.id,
-      description: c.description,
-      dim: e.dim,
-      bytes: e.dim * 4,
-      msPerFrame: ms,
-      meanR1: r1s.reduce((a, b) => a + b, 0) / r1s.length,
-      minR1: r1s[minIdx] as number,
-      minFamily: EDIT_FAMILIES[minIdx] as string,
-      scores: s,
-      model: c.model ? path.relative(REPO_ROOT, c.model) : undefined,
-      sharedMaxDiff,
+    const index = buildIndex(db, e.dim);
+    const res = searchAll(index, e.dim, q);
+    const resViews = searchWithViews(db, e.dim, q, res, crops.queries, viewVecs);
+    const mkRow = (s: Scores, views: boolean): Row => {
+      const r1s = EDIT_FAMILIES.map((f) => s.families[f]?.r1 ?? 0);
+      const minIdx = r1s.indexOf(Math.min(...r1s));
+      return {
+        id: views ? `${c.id} +views` : c.id,
+        description: c.description + (views ? ' — with query-side inset views (max over whole frame and view)' : ''),
+        dim: e.dim,
+        bytes: e.dim * 4,
+        // with views: + the detector's cost per sampled frame + the views' share of embedding
+        msPerFrame: views ? ms + det.msPerSampledFrame + (ms * crops.frames.length) / qMeta.length : ms,
+        meanR1: r1s.reduce((a, b) => a + b, 0) / r1s.length,
+        minR1: r1s[minIdx] as number,
+        minFamily: EDIT_FAMILIES[minIdx] as string,
+        scores: s,
+        model: c.model ? path.relative(REPO_ROOT, c.model) : undefined,
+        sharedMaxDiff,
+        views,
+      };
     };
-    rows.push(row);
-    log(`${c.id}: mean R@1 ${row.meanR1.toFixed(3)}, min ${row.minR1.toFixed(3)} (${row.minFamily}), µAP ${s.microAP.toFixed(3)}, ${ms.toFixed(1)} ms/frame`);
+    for (const row of [mkRow(score(res, qMeta, dbMeta), false), mkRow(score(resViews, qMeta, dbMeta), true)]) {
+      rows.push(row);
+      log(`${row.id}: mean R@1 ${row.meanR1.toFixed(3)}, min ${row.minR1.toFixed(3)} (${row.minFamily}), µAP ${row.scores.microAP.toFixed(3)}, ${row.msPerFrame.toFixed(1)} ms/frame`);
+    }
   }
   rows.push(...speedRows);
   printTable(rows, data.queries.meta.length, data.negatives.meta.length, data.refs.meta.length, data.distractors.meta.length);
+  printDetections(dstats, det.msPerSampledFrame, det.msPerContext);
   if (skipped.length) console.log(`not run: ${skipped.join('; ')}`);
   mkdirSync(path.dirname(jsonOut), { recursive: true });
   writeFileSync(
@@ -170,6 +197,7 @@ async function main(): Promise<void> {
           editFamilies: EDIT_FAMILIES,
         },
         rows,
+        views: { window: ctx.index[0]?.frames.length, withView: crops.frames.length, detection: dstats, msPerSampledFrame: det.msPerSampledFrame, msPerContext: det.msPerContext },
         skipped,
       },
       null,
@@ -208,6 +236,17 @@ function printTable(rows: Row[], nq: number, nneg: number, nref: number, ndis: n
     console.log(l.map((c, j) => (j === 0 ? c.padEnd(widths[j] as number) : c.padStart(widths[j] as number))).join('  '));
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   });
+  console.log('');
+}
+
+function printDetections(d: DetectionStats, msFrame: number, msContext: number): void {
+  const fams = [...FAMILIES, 'negative'].filter((f) => d.perFamily[f]);
+  console.log(`Query-side inset views (src/views/ detectInsets on each query's 3-frame context): queries with an inset view per family`);
+  console.log(fams.map((f) => `${f} ${d.perFamily[f]!.detected}/${d.perFamily[f]!.n}`).join(', '));
+  console.log(
+    `pip inset found (IoU >= 0.5 with the drawn rectangle): ${d.pipHits}/${d.pipWithTruth}; false insets on queries without one: ${d.falseInsets}/${d.nonPip} ` +
+      `(${((100 * d.falseInsets) / Math.max(1, d.nonPip)).toFixed(1)} %); detector ${msFrame.toFixed(1)} ms per sampled frame streaming, ${msContext.toFixed(1)} ms per 3-frame context`,
+  );
   console.log('');
 }
 

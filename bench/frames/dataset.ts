@@ -245,7 +245,7 @@ export async function editEncoded(abs: string, times: number[], edit: ResolvedEd
 // ---------------------------------------------------------------------------------------------
 // Building the sets
 
-interface Job {
+export interface Job {
   clip: Clip;
   ks: number[];
   family: Family;
@@ -253,10 +253,33 @@ interface Job {
   kind: 'query' | 'negative' | 'distractor';
 }
 
-function chunks<T>(arr: T[], n: number): T[][] {
+export function chunks<T>(arr: T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < arr.length; i += n) out.push(arr.slice(i, i + n));
   return out;
+}
+
+/**
+ * The edit of a job, drawn from its seeded label: the recipe and parameters, and for picture-in-picture
+ * the FILLER (or train) clip and start frame of the background (background frame of the job's frame i =
+ * `frames[(start + i) mod length]`). The draw order is fixed: the query, negative and context sets depend on it.
+ */
+export function prepareEdit(job: Job, fitted: Map<string, RgbImage[]>, bgClips: Clip[]): { edit: ResolvedEdit; bg?: { frames: RgbImage[]; start: number } } {
+  const rng = Rng.fromLabel(`${SEED}/${job.label}`);
+  const edit = resolveEdit(job.family, rng);
+  if (!edit.pip || edit.encode) return { edit };
+  const candidates = bgClips.filter((c) => c.source !== job.clip.source && (fitted.get(c.file)?.length ?? 0) > 0);
+  const bc = rng.pick(candidates);
+  const bframes = fitted.get(bc.file) as RgbImage[];
+  const start = rng.int(0, bframes.length - 1);
+  edit.params['pip.background'] = `${bc.file}@${start}`;
+  return { edit, bg: { frames: bframes, start } };
+}
+
+/** Background frame `i` frames after the drawn start (any integer; wraps around the clip). */
+export function bgFrame(bg: { frames: RgbImage[]; start: number }, i: number): RgbImage {
+  const n = bg.frames.length;
+  return bg.frames[(((bg.start + i) % n) + n) % n] as RgbImage;
 }
 
 async function runEditJobs(
@@ -268,8 +291,7 @@ async function runEditJobs(
 ): Promise<void> {
   let done = 0;
   const results = await pmap(jobs, JOBS, async (job) => {
-    const rng = Rng.fromLabel(`${SEED}/${job.label}`);
-    const edit = resolveEdit(job.family, rng);
+    const { edit, bg } = prepareEdit(job, fitted, bgClips);
     let frames: Uint8Array[];
     if (edit.encode) {
       frames = await editEncoded(job.clip.abs, job.ks, edit);
@@ -277,16 +299,7 @@ async function runEditJobs(
       const src = fitted.get(job.clip.file) as RgbImage[];
       const imgs = job.ks.map((k) => src[k] as RgbImage);
       // frames of one job have the same size (one file)
-      let bg: RgbImage[] | undefined;
-      if (edit.pip) {
-        const candidates = bgClips.filter((c) => c.source !== job.clip.source && (fitted.get(c.file)?.length ?? 0) > 0);
-        const bc = rng.pick(candidates);
-        const bframes = fitted.get(bc.file) as RgbImage[];
-        const start = rng.int(0, bframes.length - 1);
-        bg = job.ks.map((_k, i) => bframes[(start + i) % bframes.length] as RgbImage);
-        edit.params['pip.background'] = `${bc.file}@${start}`;
-      }
-      frames = await editFrames(imgs, edit, bg);
+      frames = await editFrames(imgs, edit, bg ? job.ks.map((_k, i) => bgFrame(bg, i)) : undefined);
     }
     done++;
     if (done % 200 === 0) log(`  edits ${done}/${jobs.length}`);
@@ -391,6 +404,40 @@ async function imageCrops(files: string[], perImage: number, writer: FrameSetWri
   log(`  image crops: ${added} from ${files.length} images`);
 }
 
+/** The query edit jobs (test sources x families, segments of <= SEGMENT picked frames), in set order. */
+export function queryJobs(split: Split, fitted: Map<string, RgbImage[]>, refs: FrameSet): Job[] {
+  const counts = new Map(split.test.map((c) => [c.file, Math.min(fitted.get(c.file)?.length ?? 0, refs.meta.filter((m) => m.file === c.file).length)]));
+  const bySource = new Map<string, Clip[]>();
+  for (const c of split.test) bySource.set(c.source, [...(bySource.get(c.source) ?? []), c]);
+  const jobs: Job[] = [];
+  for (const files of bySource.values()) {
+    const picked = pickQueryFrames(files, counts, QUERIES_PER_SOURCE);
+    for (const c of files) {
+      const ks = (picked.get(c.file) ?? []).sort((a, b) => a - b);
+      chunks(ks, SEGMENT).forEach((seg, si) => {
+        for (const family of FAMILIES) jobs.push({ clip: c, ks: seg, family, label: `q/${c.file}/${si}/${family}`, kind: 'query' });
+      });
+    }
+  }
+  return jobs;
+}
+
+/** The negative query jobs (FILLER frames in pairs, 4 random edit families each), in set order. */
+export function negativeJobs(split: Split, fitted: Map<string, RgbImage[]>): Job[] {
+  const jobs: Job[] = [];
+  for (const c of split.filler) {
+    const n = fitted.get(c.file)?.length ?? 0;
+    const ks = Array.from({ length: n }, (_v, k) => k);
+    chunks(ks, 2).forEach((seg, si) => {
+      const rng = Rng.fromLabel(`${SEED}/neg/${c.file}/${si}`);
+      const fams = new Set<Family>();
+      while (fams.size < 4) fams.add(rng.pick(EDIT_FAMILIES));
+      for (const family of fams) jobs.push({ clip: c, ks: seg, family, label: `n/${c.file}/${si}/${family}`, kind: 'negative' });
+    });
+  }
+  return jobs;
+}
+
 export interface BenchData {
   dir: string;
   split: Split;
@@ -428,22 +475,8 @@ export async function buildData(log: (s: string) => void = console.log): Promise
   if (!queries) {
     log('frames: editing query frames (test sources x families)');
     await loadFitted([...split.test, ...split.filler]);
-    const counts = new Map(split.test.map((c) => [c.file, Math.min(fitted.get(c.file)?.length ?? 0, refs!.meta.filter((m) => m.file === c.file).length)]));
-    const bySource = new Map<string, Clip[]>();
-    for (const c of split.test) bySource.set(c.source, [...(bySource.get(c.source) ?? []), c]);
-    const jobs: Job[] = [];
-    for (const [source, files] of bySource) {
-      const picked = pickQueryFrames(files, counts, QUERIES_PER_SOURCE);
-      for (const c of files) {
-        const ks = (picked.get(c.file) ?? []).sort((a, b) => a - b);
-        chunks(ks, SEGMENT).forEach((seg, si) => {
-          for (const family of FAMILIES) jobs.push({ clip: c, ks: seg, family, label: `q/${c.file}/${si}/${family}`, kind: 'query' });
-        });
-      }
-      void source;
-    }
     const w = new FrameSetWriter(path.join(dir, 'queries.u8'));
-    await runEditJobs(jobs, fitted, split.filler, w, log);
+    await runEditJobs(queryJobs(split, fitted, refs), fitted, split.filler, w, log);
     w.close();
     queries = have('queries') as FrameSet;
   }
@@ -453,19 +486,8 @@ export async function buildData(log: (s: string) => void = console.log): Promise
   if (!negatives) {
     log('frames: editing negative query frames (filler sources)');
     await loadFitted([...split.filler]);
-    const jobs: Job[] = [];
-    for (const c of split.filler) {
-      const n = fitted.get(c.file)?.length ?? 0;
-      const ks = Array.from({ length: n }, (_v, k) => k);
-      chunks(ks, 2).forEach((seg, si) => {
-        const rng = Rng.fromLabel(`${SEED}/neg/${c.file}/${si}`);
-        const fams = new Set<Family>();
-        while (fams.size < 4) fams.add(rng.pick(EDIT_FAMILIES));
-        for (const family of fams) jobs.push({ clip: c, ks: seg, family, label: `n/${c.file}/${si}/${family}`, kind: 'negative' });
-      });
-    }
     const w = new FrameSetWriter(path.join(dir, 'negatives.u8'));
-    await runEditJobs(jobs, fitted, split.filler, w, log);
+    await runEditJobs(negativeJobs(split, fitted), fitted, split.filler, w, log);
     w.close();
     negatives = have('negatives') as FrameSet;
   }

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { FrameMeta } from './dataset.js';
+import { queryReferenceSimilarity } from '../../src/match/matcher.js';
 
 const require = createRequire(import.meta.url);
 type Faiss = typeof import('faiss-node');
@@ -39,6 +40,29 @@ export function searchAll(db: Float32Array | FlatIndex, dim: number, queries: Fl
     labels.set(r.labels, s * K);
     scores.set(r.distances, s * K);
   }
+  return { labels, scores };
+}
+
+/**
+ * The search of `searchAll` with query-side views: query `viewQueries[k]` also has the view vector
+ * `viewVecs[k]`, and its score against a database frame is the max of the whole frame's and the view's
+ * (the matcher's queryReferenceSimilarity, exhaustive over the database); other queries keep `whole`.
+ */
+export function searchWithViews(db: Float32Array, dim: number, queries: Float32Array, whole: SearchResult, viewQueries: readonly number[], viewVecs: readonly Float32Array[]): SearchResult {
+  const labels = whole.labels.slice();
+  const scores = whole.scores.slice();
+  const nDb = db.length / dim;
+  const order = new Int32Array(nDb);
+  viewQueries.forEach((q, k) => {
+    const sim = queryReferenceSimilarity(queries.subarray(q * dim, (q + 1) * dim), [{ rows: [0], block: viewVecs[k] as Float32Array }], db, dim).data;
+    // top K of the row (ties by database order)
+    for (let j = 0; j < nDb; j++) order[j] = j;
+    const top = Array.from(order).sort((a, b) => (sim[b] as number) - (sim[a] as number) || a - b).slice(0, K);
+    top.forEach((j, r) => {
+      labels[q * K + r] = j;
+      scores[q * K + r] = sim[j] as number;
+    });
+  });
   return { labels, scores };
 }
 
