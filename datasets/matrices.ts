@@ -11,21 +11,29 @@
  *    reference libraries differ from the evaluation library (split seed 0) and from each other.
  * 2. Embeds every query and reference with `extractKeyframes` (decode at `sampleFps`, every sampled
  *    frame a keyframe, encoder from models/models.json: `VIDTRACE_MODEL` / `--model` / config
- *    default). Vectors are cached per (file content, encoder fingerprint, fps) under
- *    .cache/embeddings/, so re-running with the same encoder only computes what is new.
+ *    default); queries as `vidtrace match` embeds them (`{ views: true }`: picture-in-picture insets
+ *    as extra views, src/library/library.ts extractQuery), references as `index` does (no views).
+ *    Vectors are cached per (file content, encoder fingerprint + sha256, fps, SAMPLING rule, views)
+ *    under .cache/embeddings/, so re-running with the same encoder only computes what is new, and a
+ *    change of the frame sampling (SAMPLING) never reuses stale vectors.
  * 3. Per query, the similarity of every query keyframe to every keyframe of its library (all
- *    references of the split concatenated in manifest order) is one float32 `.npy` [rows, libFrames].
- *    Pair matrices are column slices of it ([offset, offset + frames) of a reference). The index
- *    lists the pairs worth training on: every GT pair, the candidates the matcher would align
- *    (kNN voting exactly as src/match/candidates.ts with DEFAULT_MATCH, i.e. hard negatives; the
- *    first `--hard` of them, more than the matcher's DEFAULT_MATCH.candidates), and `--random` random
- *    other references. The voted list is kept up to `--max-candidates` so tune.ts can simulate
+ *    references of the split concatenated in manifest order) is one float32 `.npy` [rows, libFrames],
+ *    computed as the matcher computes it (`queryReferenceSimilarity`: element-wise max over the whole
+ *    keyframe and its views). Pair matrices are column slices of it ([offset, offset + frames) of a
+ *    reference). The index lists the pairs worth training on: every GT pair, the candidates the
+ *    matcher would align (kNN voting exactly as src/match/matcher.ts: kNN of every keyframe and of
+ *    every view vector, votes with the encoder's models.json `match.voteFloor`, i.e. hard negatives;
+ *    the first `--hard` of them, more than the matcher's DEFAULT_MATCH.candidates), and `--random`
+ *    random other references. The voted list is kept up to `--max-candidates` so tune.ts can simulate
  *    other candidate counts. The trainer also composes long matrices from the full rows.
  * 4. Writes DIR/index.json (see `DetectorIndex`) and .cache/detector/current.json → DIR.
  *
  * GT boxes are given in seconds (VCSL `[qs, rs, qe, re]`) and in cell units `[q0, r0, q1, r1]` =
- * seconds × fps: keyframe i (time i/fps) is the cell [i, i+1), so a box covers cells q0..q1 (end
- * exclusive, fractional at the ends).
+ * `secondsToCell(seconds)` = seconds × fps + 0.5: keyframe i shows time i/fps (`fps=N:round=up`,
+ * src/decode/frames.ts) and stands for half an interval on either side of it (the matcher's
+ * `keyframeSpan`), so it is the cell [i − 0.5, i + 0.5) in seconds × fps, i.e. the matrix cell
+ * [i, i+1) in cell units. A box covers cells q0..q1 (end exclusive, fractional at the ends); cell
+ * boxes become keyframes with src/detect/boxes.ts `toFrameSegment` and seconds with `keyframeSpan`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -42,10 +50,29 @@ import { describeError, isVidtraceError } from '../src/errors.js';
 import { allFrames } from '../src/keyframes/selector.js';
 import { contentHash, extractKeyframes } from '../src/library/extract.js';
 import { voteCandidates } from '../src/match/candidates.js';
-import { DEFAULT_MATCH } from '../src/match/matcher.js';
+import { DEFAULT_MATCH, queryReferenceSimilarity } from '../src/match/matcher.js';
 import { similarityMatrix } from '../src/match/similarity.js';
 
-export const INDEX_VERSION = 1;
+/** 2: GT cells = seconds × fps + 0.5 (keyframes at their labelled time), query views, matcher's similarity. */
+export const INDEX_VERSION = 2;
+
+/**
+ * The frame-sampling rule the cached vectors were decoded with (part of the embedding cache key):
+ * `fps=N:round=up`, keyframe k shows time k/fps (src/decode/frames.ts since 00a3f2b). Change it
+ * whenever src/decode/frames.ts samples different frames under the same labels.
+ */
+export const SAMPLING = 'fps-round-up-v2';
+
+/**
+ * Seconds → continuous cell coordinate: keyframe i (time i/fps) is the cell [i, i+1), centred on its
+ * time, so cell = seconds × fps + 0.5. The first keyframe stands for [0, half an interval) only (the
+ * matcher clips keyframeSpan at 0), so the first cell maps to those seconds: cell = 2 · seconds × fps
+ * there (continuous at half an interval; a copy starting at 0 s starts at the matrix edge).
+ */
+export function secondsToCell(seconds: number, fps: number): number {
+  const x = seconds * fps;
+  return x < 0.5 ? Math.max(0, 2 * x) : x + 0.5;
+}
 
 type Box4 = [number, number, number, number];
 
@@ -63,6 +90,10 @@ export interface DetectorIndex {
   voteFloor: number;
   /** The encoder's per-encoder matching parameters from models.json (tn/dp thresholds…), if any. */
   match?: ModelMatchTuning;
+  /** Frame-sampling rule of the vectors (SAMPLING). */
+  sampling: string;
+  /** Query matrices are the max over the keyframe and its views (queryReferenceSimilarity). */
+  queryViews: boolean;
   seeds: number[];
   valSeeds: number[];
   libraries: Record<string, { splitSeed: number; frames: number; refs: { id: string; path: string; duration: number; frames: number; offset: number }[] }>;
@@ -95,6 +126,8 @@ interface Embedded {
   times: number[];
   vectors: Float32Array;
   dim: number;
+  /** Query views (picture-in-picture insets): keyframe rows and their vectors as one row-major block. */
+  views: { rows: number[]; block: Float32Array }[];
 }
 
 function parseSeeds(spec: string): number[] {
@@ -158,26 +191,46 @@ class EmbeddingCache {
     mkdirSync(dir, { recursive: true });
   }
 
-  async get(file: string): Promise<Embedded> {
-    const key = createHash('sha256').update(`${await contentHash(file)}|${this.fingerprint}|${this.modelSha}|${this.fps}|all`).digest('hex').slice(0, 32);
+  /** Keyframe vectors of a file; `views`: also the query views, as `vidtrace match` extracts a query. */
+  async get(file: string, views = false): Promise<Embedded> {
+    const key = createHash('sha256')
+      .update(`${await contentHash(file)}|${this.fingerprint}|${this.modelSha}|${this.fps}|${SAMPLING}|all|${views ? 'views' : 'noviews'}`)
+      .digest('hex')
+      .slice(0, 32);
     const meta = path.join(this.dir, `${key}.json`);
     const bin = path.join(this.dir, `${key}.f32`);
     if (existsSync(meta) && existsSync(bin)) {
-      const m = JSON.parse(readFileSync(meta, 'utf8')) as { duration: number; times: number[]; dim: number };
+      const m = JSON.parse(readFileSync(meta, 'utf8')) as { duration: number; times: number[]; dim: number; views?: { rows: number[] }[] };
       const b = readFileSync(bin);
+      const all = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+      let at = m.times.length * m.dim;
+      const vs = (m.views ?? []).map((v) => {
+        const block = all.slice(at, at + v.rows.length * m.dim);
+        at += v.rows.length * m.dim;
+        return { rows: v.rows, block };
+      });
       this.reused++;
-      return { ...m, vectors: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) };
+      return { duration: m.duration, times: m.times, dim: m.dim, vectors: all.slice(0, m.times.length * m.dim), views: vs };
     }
     this.encoder ??= this.make();
     const encoder = await this.encoder;
-    const x = await extractKeyframes(file, encoder, this.fps, allFrames);
+    const x = await extractKeyframes(file, encoder, this.fps, allFrames, undefined, { views });
     const dim = encoder.dim;
-    const vectors = new Float32Array(x.vectors.length * dim);
-    x.vectors.forEach((v, i) => vectors.set(v, i * dim));
-    writeAtomic(bin, Buffer.from(vectors.buffer));
-    writeAtomic(meta, JSON.stringify({ file, fingerprint: this.fingerprint, duration: x.duration, times: x.times, dim }));
+    const vs = (x.views ?? []).filter((v) => v.rows.length > 0);
+    const total = x.vectors.length + vs.reduce((a, v) => a + v.rows.length, 0);
+    const all = new Float32Array(total * dim);
+    let at = 0;
+    for (const v of [...x.vectors, ...vs.flatMap((w) => w.vectors)]) (all.set(v, at), (at += dim));
+    writeAtomic(bin, Buffer.from(all.buffer));
+    writeAtomic(meta, JSON.stringify({ file, fingerprint: this.fingerprint, sampling: SAMPLING, duration: x.duration, times: x.times, dim, views: vs.map((v) => ({ kind: v.kind, rows: v.rows })) }));
     this.computed++;
-    return { duration: x.duration, times: x.times, vectors, dim };
+    let off = x.vectors.length * dim;
+    const views2 = vs.map((v) => {
+      const block = all.slice(off, off + v.rows.length * dim);
+      off += v.rows.length * dim;
+      return { rows: v.rows, block };
+    });
+    return { duration: x.duration, times: x.times, vectors: all.slice(0, x.vectors.length * dim), dim, views: views2 };
   }
 
   async close(): Promise<void> {
@@ -257,6 +310,8 @@ async function main(): Promise<void> {
     candidates: DEFAULT_MATCH.candidates,
     voteFloor,
     ...(model.match ? { match: model.match } : {}),
+    sampling: SAMPLING,
+    queryViews: true,
     seeds: trainSeeds,
     valSeeds,
     libraries: {},
@@ -280,7 +335,7 @@ async function main(): Promise<void> {
         } catch (e) {
           if (!isVidtraceError(e)) throw e;
           console.warn(`  reference ${r.id} skipped: ${describeError(e)}`);
-          refVectors.push({ duration: r.duration, times: [], vectors: new Float32Array(0), dim: model.dim });
+          refVectors.push({ duration: r.duration, times: [], vectors: new Float32Array(0), dim: model.dim, views: [] });
         }
       }
       const dim = model.dim;
@@ -306,11 +361,18 @@ async function main(): Promise<void> {
       const pickRng = new Rng(seed * 7919 + 17);
       const pick = () => pickRng.float();
       for (const q of manifest.queries) {
-        const e = await cache.get(q.path);
+        const e = await cache.get(q.path, true);
         const rows = e.times.length;
-        const sim = similarityMatrix(e.vectors, lib, dim);
+        // kNN as the matcher searches: every keyframe, then every view vector (its hits join its keyframe's).
+        const whole = similarityMatrix(e.vectors, lib, dim);
         const neighbours: Neighbour[][] = [];
-        for (let i = 0; i < rows; i++) neighbours.push(topK(sim.data.subarray(i * libFrames, (i + 1) * libFrames), DEFAULT_MATCH.knn));
+        for (let i = 0; i < rows; i++) neighbours.push(topK(whole.data.subarray(i * libFrames, (i + 1) * libFrames), DEFAULT_MATCH.knn));
+        for (const v of e.views) {
+          const vs = similarityMatrix(v.block, lib, dim);
+          v.rows.forEach((row, k) => neighbours[row].push(...topK(vs.data.subarray(k * libFrames, (k + 1) * libFrames), DEFAULT_MATCH.knn)));
+        }
+        // The matrix the aligners see: max over the keyframe and its views (column slices = per-reference matrices).
+        const sim = queryReferenceSimilarity(e.vectors, e.views, lib, dim);
         const candidates = voteCandidates(neighbours, (id) => String(owner[id]), voteFloor, maxCandidates).map((c) => ({
           ref: Number(c.videoId),
           votes: Math.round(c.votes * 1e4) / 1e4,
@@ -320,7 +382,7 @@ async function main(): Promise<void> {
           const ref = refIndex.get(g.reference);
           if (ref === undefined) throw new Error(`${q.id}: GT reference ${g.reference} not in the library`);
           if (refs[ref].frames === 0) return [];
-          return [{ ref, seconds: g.boxes, cells: g.boxes.map((b) => b.map((x) => Math.round(x * fps * 1e4) / 1e4) as Box4) }];
+          return [{ ref, seconds: g.boxes, cells: g.boxes.map((b) => b.map((x) => Math.round(secondsToCell(x, fps) * 1e4) / 1e4) as Box4) }];
         });
         const pairs: DetectorIndex['queries'][number]['pairs'] = gt.map((g) => ({ ref: g.ref, kind: 'gt' as const }));
         const used = new Set(pairs.map((p) => p.ref));

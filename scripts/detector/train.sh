@@ -7,15 +7,29 @@
 #   bash scripts/detector/train.sh [extra train_detector.py args, e.g. --steps 2000]
 #
 # Environment: SPD_SEEDS (default 101-106), SPD_VAL_SEEDS (107-108), SPD_QUERIES (60),
-# SPD_NEGATIVES (15), PYTHON (/usr/bin/python3: needs torch, onnx, numpy).
+# SPD_NEGATIVES (15), PYTHON (/usr/bin/python3: needs torch, onnx, numpy), SPD_RUN (work dir,
+# .cache/detector/run), SPD_SHIP (1: copy the result to models/spd-detector; 0: leave it in SPD_RUN, e.g. to
+# compare architectures side by side), SPD_SHIP_ONLY (1: only ship an earlier SPD_RUN).
 # Never uses seed 1 (the evaluation set of bench/copy.ts). Re-running after an encoder change
-# re-embeds (cached per file + encoder under .cache/embeddings/) and retrains; rendered queries are reused.
+# re-embeds (cached per file + encoder + fps + sampling rule + query views under .cache/embeddings/,
+# see SAMPLING in datasets/matrices.ts) and retrains; rendered queries are reused. Queries are embedded
+# with their picture-in-picture views and their matrices are the max over views, as `vidtrace match`;
+# tune.ts applies the matcher's overlap resolution (not the cut snapping, which needs decoding).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-RUN=.cache/detector/run
+RUN=${SPD_RUN:-.cache/detector/run}
 start=$(date +%s)
+
+ship() {
+  mkdir -p models/spd-detector
+  cp "$RUN/spd-detector/model.onnx" models/spd-detector/model.onnx.part && mv models/spd-detector/model.onnx.part models/spd-detector/model.onnx
+  cp "$RUN/spd-detector/meta.json" models/spd-detector/meta.json
+  cp "$RUN/spd-detector/card.md" models/spd-detector/card.md
+  echo "shipped models/spd-detector from $RUN ($(stat -c %s models/spd-detector/model.onnx) bytes, encoder $(node -e 'console.log(require("./models/spd-detector/meta.json").encoder.fingerprint)')) in $(( $(date +%s) - start )) s"
+}
+if [ "${SPD_SHIP_ONLY:-0}" = 1 ]; then ship; exit 0; fi
 
 echo "== 1/4 matrices"
 node --import tsx datasets/matrices.ts --seeds "${SPD_SEEDS:-101-106}" --val-seeds "${SPD_VAL_SEEDS:-107-108}" \
@@ -23,16 +37,12 @@ node --import tsx datasets/matrices.ts --seeds "${SPD_SEEDS:-101-106}" --val-see
 
 echo "== 2/4 train + export"
 rm -rf "$RUN" && mkdir -p "$RUN"
-"$PYTHON" -W ignore scripts/detector/train_detector.py --out "$RUN/spd-detector" "$@" 2>&1 | tee "$RUN/train.log"
+"$PYTHON" -W ignore scripts/detector/train_detector.py --out "$RUN/spd-detector" --fixture "$RUN/verify.json" "$@" 2>&1 | tee "$RUN/train.log"
 
 echo "== 3/4 verify (Node channels + onnxruntime-node vs PyTorch)"
-node --import tsx scripts/detector/verify.ts --models "$RUN"
+node --import tsx scripts/detector/verify.ts --models "$RUN" --data "$RUN"
 
 echo "== 4/4 calibrate + tune on validation seeds"
 node --import tsx scripts/detector/tune.ts --models "$RUN"
 
-mkdir -p models/spd-detector
-cp "$RUN/spd-detector/model.onnx" models/spd-detector/model.onnx.part && mv models/spd-detector/model.onnx.part models/spd-detector/model.onnx
-cp "$RUN/spd-detector/meta.json" models/spd-detector/meta.json
-cp "$RUN/spd-detector/card.md" models/spd-detector/card.md
-echo "shipped models/spd-detector ($(stat -c %s models/spd-detector/model.onnx) bytes, encoder $(node -e 'console.log(require("./models/spd-detector/meta.json").encoder.fingerprint)')) in $(( $(date +%s) - start )) s"
+if [ "${SPD_SHIP:-1}" = 1 ]; then ship; else echo "trained in $RUN in $(( $(date +%s) - start )) s (not shipped: SPD_SHIP=0)"; fi

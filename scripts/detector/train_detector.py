@@ -9,7 +9,12 @@ Input: the matrices written by datasets/matrices.ts (index.json + one float32 .n
 similarity of every query keyframe to every keyframe of its reference library).
 
 Representation (mirrored exactly by src/detect/channels.ts; see models/spd-detector/card.md):
-  one matrix cell = one keyframe pair (1 s at 1 fps); rows = query, columns = reference.
+  one matrix cell = one keyframe pair (1 s at 1 fps); rows = query, columns = reference. Cell
+  coordinates: keyframe i is the cell [i, i+1); it shows time i/fps (fps round=up sampling) at the
+  cell's centre, so GT cells = seconds * fps + 0.5 (datasets/matrices.ts secondsToCell) and a box's
+  keyframes are those whose cell centre lies inside it (src/detect/boxes.ts toFrameSegment), which the
+  matcher reports as [t_first - interval/2, t_last + interval/2] (keyframeSpan). Query rows are the
+  max over the keyframe and its picture-in-picture views, as the matcher computes them.
   Channels are computed on the WHOLE matrix, then cut into TILE x TILE tiles (zero padding, mask 0):
     0 sim      clip(s, -1, 1)                                  absolute similarity (encoder-specific)
     1 rowrel   clip((s - rowmax) / sd, -4, 0) / 4 + 1          1 at the best reference frame of a query frame
@@ -563,6 +568,7 @@ def main():
     ap.add_argument('--batch', type=int, default=48)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--width', type=int, default=32)
+    ap.add_argument('--dilations', default='1,2,4,8,1', help='one residual block per dilation')
     ap.add_argument('--tile', type=int, default=64)
     ap.add_argument('--stride', type=int, default=4)
     ap.add_argument('--tile-stride', type=int, default=32, help='tile step at inference (overlap = tile - tile-stride)')
@@ -571,6 +577,7 @@ def main():
     ap.add_argument('--loss', choices=['qfl', 'focal'], default='focal', help='score target: on a copy band (focal, default: better top-1 / F1 on validation) or IoU of the own box (qfl, GFL)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1 by default: OpenMP spinning collapses on a shared, oversubscribed 2-core machine)')
     ap.add_argument('--eval-every', type=int, default=1000)
+    ap.add_argument('--fixture', default=None, help='parity fixture for verify.ts (default: DATA/verify.json)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -586,7 +593,8 @@ def main():
     ix = data.index
     print(f'data: {data_dir} encoder {ix["fingerprint"]}, train {len(data.train)} queries, val {len(data.val)} queries ({time.time() - t0:.1f} s)', flush=True)
 
-    model = SpdNet(width=args.width, stride=args.stride)
+    dilations = tuple(int(d) for d in args.dilations.split(','))
+    model = SpdNet(width=args.width, stride=args.stride, dilations=dilations)
     nparams = sum(p.numel() for p in model.parameters())
     print(f'model: {nparams} parameters, tile {args.tile}, output stride {args.stride}', flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -652,8 +660,9 @@ def main():
         'threshold': 0.3,
         'encoder': {'fingerprint': ix['fingerprint'], 'sha256': ix.get('encoderSha256'), 'fps': ix['fps']},
         'training': {
-            'data': data_dir, 'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
-            'steps': args.steps, 'bestStep': best[1], 'loss': args.loss, 'synthetic': args.synthetic, 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'seed': args.seed,
+            'data': data_dir, 'sampling': ix.get('sampling'), 'queryViews': ix.get('queryViews', False), 'voteFloor': ix.get('voteFloor'),
+            'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
+            'steps': args.steps, 'bestStep': best[1], 'loss': args.loss, 'synthetic': args.synthetic, 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'dilations': list(dilations), 'seed': args.seed,
             'parameters': nparams, 'seconds': round(train_seconds), 'torch': torch.__version__, 'createdAt': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
             'pythonValidation': {str(k): v for k, v in final.items()}, 'history': hist,
         },
@@ -677,7 +686,7 @@ def main():
             y = model(torch.from_numpy(t[None]))[0].numpy()
         fixture.append({'rows': m.shape[0], 'cols': m.shape[1], 'sim': m.astype(np.float32).ravel().tolist(),
                         'channels': planes.ravel().tolist(), 'tile0': y.ravel().tolist()})
-    with open(os.path.join(data_dir, 'verify.json'), 'w') as f:
+    with open(args.fixture or os.path.join(data_dir, 'verify.json'), 'w') as f:
         json.dump(fixture, f)
     print(f'wrote {onnx_path} ({meta["bytes"]} bytes, sha256 {sha[:12]}) and meta.json; val (python decode): ' +
           ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}' for t, v in final.items()), flush=True)

@@ -7,6 +7,11 @@
  *   2. calibration: P(box lies on a real copy) = sigmoid(a·logit(raw) + c·diag + b), diag = mean
  *      similarity along the box diagonal (logistic regression on every decoded box),
  *   3. decision threshold: best segment F1 with a false-alarm rate ≤ --max-far on val negatives,
+ * with the matcher's post-processing at every threshold: segments ≥ threshold of all candidates of a
+ * query → same-reference echoes dropped (src/match/overlaps.ts resolveQueryOverlaps, the matcher's
+ * defaults) → seconds with keyframeSpan (keyframe i at i/fps, half an interval on either side).
+ * Not simulated: snapping segment ends to query shot cuts (src/library/boundaries.ts; needs video
+ * decoding), which `vidtrace match` applies after all of this.
  * then writes calibration, threshold, inference options and validation metrics (SPD and, for
  * comparison, TN and DP on the same pairs) into meta.json, and models/spd-detector/card.md.
  *
@@ -21,7 +26,8 @@ import { loadSpdMeta, SPD_DIR, type SpdInferenceOptions } from '../../src/detect
 import { createSpdDetector } from '../../src/detect/spd-detector.js';
 import { evaluatePairs, type Box } from '../../src/eval/vcsl.js';
 import type { Aligner } from '../../src/match/aligner.js';
-import { DEFAULT_MATCH, dpAligner, temporalNetworkAligner } from '../../src/match/matcher.js';
+import { DEFAULT_MATCH, dpAligner, keyframeSpan, temporalNetworkAligner } from '../../src/match/matcher.js';
+import { resolveQueryOverlaps, type Claim } from '../../src/match/overlaps.js';
 import type { Matrix } from '../../src/match/similarity.js';
 import type { FrameSegment } from '../../src/match/temporal-network.js';
 import { readNpy, type DetectorIndex } from '../../datasets/matrices.js';
@@ -86,12 +92,29 @@ function loadLong(): { sim: Matrix; gt: Box[] }[] {
     });
 }
 
-/** Segment → seconds exactly as src/match/matcher.ts (times = i / fps). */
+/** Segment → seconds exactly as src/match/matcher.ts (keyframe i at time i / fps, keyframeSpan). */
 function toSeconds(s: FrameSegment, qDuration: number, rDuration: number): Box {
-  return [s.queryStart / fps, s.refStart / fps, Math.min(qDuration, s.queryEnd / fps + 1 / fps), Math.min(rDuration, s.refEnd / fps + 1 / fps)];
+  const half = 0.5 / fps;
+  const [qs, qe] = keyframeSpan(s.queryStart / fps, s.queryEnd / fps, half, qDuration);
+  const [rs, re] = keyframeSpan(s.refStart / fps, s.refEnd / fps, half, rDuration);
+  return [qs, rs, qe, re];
 }
 
-type Scored = { ref: number; segs: { box: Box; score: number }[] }[];
+/** A segment in seconds (`box`), its score, and the keyframe segment the overlap resolution works on (same score). */
+type ScoredSeg = { box: Box; score: number; seg: FrameSegment };
+type Scored = { ref: number; segs: ScoredSeg[] }[];
+
+/**
+ * What the matcher reports for one query at a threshold: segments ≥ threshold of every candidate →
+ * resolveQueryOverlaps (same-reference echoes dropped) → per reference, best first.
+ */
+function decide(per: Scored, threshold: number): { ref: number; segs: ScoredSeg[] }[] {
+  const claims: (Claim<number> & { s: ScoredSeg })[] = [];
+  for (const p of per) for (const s of p.segs) if (s.score >= threshold) claims.push({ reference: p.ref, segment: s.seg, s });
+  const byRef = new Map<number, ScoredSeg[]>();
+  for (const c of resolveQueryOverlaps(claims) as (Claim<number> & { s: ScoredSeg })[]) byRef.set(c.reference, [...(byRef.get(c.reference) ?? []), c.s]);
+  return [...byRef].map(([ref, segs]) => ({ ref, segs }));
+}
 
 interface Metrics {
   precision: number;
@@ -110,9 +133,7 @@ function metrics(cases: QueryCase[], scored: Scored[], threshold: number): Metri
   let negatives = 0;
   let alarms = 0;
   cases.forEach((c, k) => {
-    const matches = scored[k]
-      .map((p) => ({ ref: p.ref, segs: p.segs.filter((s) => s.score >= threshold) }))
-      .filter((p) => p.segs.length > 0)
+    const matches = decide(scored[k], threshold)
       .sort((a, b) => Math.max(...b.segs.map((s) => s.score)) - Math.max(...a.segs.map((s) => s.score)));
     const gt = new Map<number, Box[]>();
     for (const g of c.q.gt) gt.set(g.ref, [...(gt.get(g.ref) ?? []), ...(g.seconds as Box[])]);
@@ -143,7 +164,7 @@ async function runAligner(cases: QueryCase[], aligner: Aligner): Promise<{ score
     for (const p of c.pairs) {
       const segs = await aligner.align(p.sim);
       n++;
-      per.push({ ref: p.ref, segs: segs.map((s) => ({ box: toSeconds(s, c.q.duration, p.refDuration), score: s.score })) });
+      per.push({ ref: p.ref, segs: segs.map((s) => ({ box: toSeconds(s, c.q.duration, p.refDuration), score: s.score, seg: s })) });
     }
     scored.push(per);
   }
@@ -239,15 +260,20 @@ async function main(): Promise<void> {
   let best: { opts: Partial<SpdInferenceOptions>; f1: number; w: number[]; positives: number; boxes: number } | undefined;
   for (const opts of grid) {
     const det = await createSpdDetector(modelsDir, 2, opts);
-    const found: { box: Box; raw: number; diag: number }[][][] = [];
+    const found: { box: Box; raw: number; diag: number; seg: FrameSegment }[][][] = [];
     const xs: number[][] = [];
     const ys: number[] = [];
     for (const c of cases) {
-      const per: { box: Box; raw: number; diag: number }[][] = [];
+      const per: { box: Box; raw: number; diag: number; seg: FrameSegment }[][] = [];
       for (const p of c.pairs) {
         const gtCells = c.q.gt.filter((g) => g.ref === p.ref).flatMap((g) => g.cells);
         const boxes = await det.detect(p.sim);
-        per.push(boxes.map((x) => ({ box: toSeconds(toFrameSegment(x, p.sim.rows, p.sim.cols), c.q.duration, p.refDuration), raw: x.raw ?? x.score, diag: x.diag ?? 0 })));
+        per.push(
+          boxes.map((x) => {
+            const seg = toFrameSegment(x, p.sim.rows, p.sim.cols);
+            return { box: toSeconds(seg, c.q.duration, p.refDuration), raw: x.raw ?? x.score, diag: x.diag ?? 0, seg };
+          }),
+        );
         for (const x of boxes) {
           xs.push([logit(x.raw ?? x.score), x.diag ?? 0]);
           ys.push(boxLabel(x, gtCells));
@@ -257,7 +283,15 @@ async function main(): Promise<void> {
     }
     await det.close();
     const w = fitLogistic(xs, ys);
-    const scored: Scored[] = found.map((per, k) => per.map((segs, j) => ({ ref: cases[k].pairs[j].ref, segs: segs.map((x) => ({ box: x.box, score: calibrate(x.raw, w[0], w[2], w[1], x.diag) })) })));
+    const scored: Scored[] = found.map((per, k) =>
+      per.map((segs, j) => ({
+        ref: cases[k].pairs[j].ref,
+        segs: segs.map((x) => {
+          const score = calibrate(x.raw, w[0], w[2], w[1], x.diag);
+          return { box: x.box, score, seg: { ...x.seg, score } };
+        }),
+      })),
+    );
     const { threshold, m } = bestThreshold(cases, scored);
     console.log(`  nmsIou ${opts.nmsIou} minScore ${opts.minScore} fuseSameTile ${opts.fuseSameTile}: F1 ${m.f1.toFixed(3)} at ${threshold} (FAR ${m.far.toFixed(3)}, top1 ${m.top1.toFixed(3)})`);
     // Ties go to the later setting (same-tile fusion, higher minScore: fewer boxes, faster).
@@ -288,7 +322,7 @@ async function main(): Promise<void> {
   for (const al of classicalAligners) {
     const r = await runAligner(cases, al);
     const shipped = metrics(cases, r.scored, al.threshold);
-    const tuned = bestThreshold(cases, r.scored, 0.5, 0.99);
+    const tuned = bestThreshold(cases, r.scored, 0.2, 0.99);
     classical[al.name] = { shipped: { threshold: al.threshold, ...shipped }, tuned: { threshold: tuned.threshold, ...tuned.m }, msPerPair: r.ms };
     console.log(`  ${al.name}: F1 ${shipped.f1.toFixed(3)} at shipped ${al.threshold}; ${tuned.m.f1.toFixed(3)} at val-best ${tuned.threshold}; ${r.ms.toFixed(2)} ms/pair`);
   }
@@ -403,7 +437,11 @@ this file exists (\`--aligner tn|dp\` select the classical aligners). Inference:
 
 ## Input representation
 
-One cell = one (query keyframe, reference keyframe) pair, i.e. 1 s × 1 s at 1 fps. Five channels,
+One cell = one (query keyframe, reference keyframe) pair, i.e. 1 s × 1 s at 1 fps. Keyframe i shows time
+i/fps (\`fps=N:round=up\` sampling, sampling rule \`${meta.training.sampling ?? '?'}\`) at the centre of cell [i, i+1): GT cells = seconds × fps + 0.5
+(\`secondsToCell\`), a box's keyframes are those whose cell centre it contains (\`toFrameSegment\`), reported by the matcher as
+[t_first − interval/2, t_last + interval/2] (\`keyframeSpan\`). A query row is the max over the keyframe and its
+picture-in-picture views (\`queryReferenceSimilarity\`, as \`vidtrace match\`). Five channels,
 computed on the **whole** matrix and then cut into ${meta.tile}×${meta.tile} tiles
 (\`src/detect/channels.ts\` = \`build_channels\` in \`train_detector.py\`, checked by \`verify.ts\`):
 
@@ -425,8 +463,8 @@ by ${meta.tile - meta.inference.tileStride} cells (stride ${meta.inference.tileS
 
 ## Model
 
-Anchor-free, single level, FCOS/GFL-style: 4×4 patchify stem (stride ${meta.stride}) → 5 depthwise-separable
-residual blocks with dilations 1, 2, 4, 8, 1 (receptive field > one tile) → per location a score
+Anchor-free, single level, FCOS/GFL-style: ${meta.stride}×${meta.stride} patchify stem (stride ${meta.stride}, width ${t.width}) → ${(t.dilations ?? [1, 2, 4, 8, 1]).length} depthwise-separable
+residual blocks with dilations ${(t.dilations ?? [1, 2, 4, 8, 1]).join(', ')} (receptive field > one tile) → per location a score
 (sigmoid) and four distances (softplus × 4, in cells) to the box edges. Output [n, 5, ${meta.tile / meta.stride}, ${meta.tile / meta.stride}].
 Positives: output locations within 0.75·stride of the GT band (the box diagonal) plus the location at
 the box centre; ${t.loss === 'qfl' ? "score target = IoU of the location's own predicted box with its GT box (quality focal loss, GFL)" : 'score target = 1 on a band, 0 elsewhere (focal loss, γ = 2; chosen over the GFL quality target: better top-1 and F1 on validation)'};
@@ -437,7 +475,8 @@ box loss = GIoU. Locations near but not on a band, and bands cut to slivers by t
 * Data: \`datasets/matrices.ts\` — \`datasets/generate.ts\` seeds ${t.seeds.join(', ')} (train) and ${t.valSeeds.join(', ')} (validation), 60 positive + 15 negative
   queries each, each seed with its own library split (\`--split-seed\` = seed; the evaluation benchmark uses seed 1 / split 0 and is never
   used for training or tuning). Every query vs every keyframe of its library, computed with \`extractKeyframes\` and the configured
-  encoder. ${t.trainQueries} training queries, ${t.valQueries} validation queries.
+  encoder (queries with \`{ views: true }\`, references without; candidates voted over keyframes and views with the encoder's vote
+  floor ${meta.training.voteFloor ?? '?'}). ${t.trainQueries} training queries, ${t.valQueries} validation queries.
 * Samples (built on the fly): ${Math.round(100 * (t.synthetic ?? 0))} % synthetic matrices (structured noise at a random similarity level with 0-3
   clean copy bands of random length and speed, sometimes a distractor row/column: teaches the band shape independently of one
   encoder's similarity scale, and dev copies of static footage are blocks rather than bands); of the rest, 55 % a (query, reference)
@@ -454,7 +493,10 @@ box loss = GIoU. Locations near but not on a band, and bands cut to slivers by t
 
 Calibration (logistic regression on the raw score and the mean similarity along the box diagonal, \`diag\`):
 P(box lies on a real copy) = σ(${meta.calibration.a.toFixed(3)}·logit(raw) + ${(meta.calibration.c ?? 0).toFixed(3)}·diag + ${meta.calibration.b.toFixed(3)}); decision threshold
-**${meta.threshold}** (calibrated) = best segment F1 with a false-alarm rate ≤ ${pct(v.maxFar)} % on validation negatives. NMS IoU ${meta.inference.nmsIou},
+**${meta.threshold}** (calibrated) = best segment F1 with a false-alarm rate ≤ ${pct(v.maxFar)} % on validation negatives, with the matcher's
+post-processing at every candidate threshold (segments ≥ threshold of all candidates → same-reference echoes dropped by
+\`resolveQueryOverlaps\` → seconds by \`keyframeSpan\`; the final snapping of ends to query shot cuts is not simulated: it needs
+video decoding). NMS IoU ${meta.inference.nmsIou},
 containment ${meta.inference.containment}, min raw score ${meta.inference.minScore}, fusion gap ${meta.inference.fuseGap} / tolerance ${meta.inference.fuseTolerance} cells, ≤ ${meta.inference.maxSegments} segments per pair.
 
 ## Validation metrics

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrate, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, toFrameSegment, type CellBox } from './boxes.js';
+import { secondsToCell } from '../../datasets/matrices.js';
+import { keyframeSpan } from '../match/matcher.js';
 
 const box = (q0: number, r0: number, q1: number, r1: number, score = 0.5): CellBox => ({ q0, r0, q1, r1, score });
 
@@ -74,6 +76,25 @@ test('cell box to inclusive keyframe indices', () => {
   assert.deepEqual(toFrameSegment(box(7.44, 1.17, 16.2, 9.93, 0.7), 23, 10), { queryStart: 7, queryEnd: 15, refStart: 1, refEnd: 9, score: 0.7, support: 9 });
   // Clipped to the matrix, at least one keyframe.
   assert.deepEqual(toFrameSegment(box(-1, 3.2, 0.3, 99, 0.5), 5, 8), { queryStart: 0, queryEnd: 0, refStart: 3, refEnd: 7, score: 0.5, support: 5 });
+});
+
+test('GT seconds -> training cells -> keyframes -> matcher seconds: the keyframes whose time lies in the copy, reported half an interval out', () => {
+  for (const fps of [1, 2]) {
+    const rows = 30 * fps;
+    const duration = 30;
+    for (const [s, e] of [[4.2, 11.7], [0, 9.3], [12.6, 30], [5.05, 5.95 + 3]]) {
+      const seg = toFrameSegment(box(secondsToCell(s, fps), 0, secondsToCell(e, fps), 1), rows, 1);
+      const inside = Array.from({ length: rows }, (_v, i) => i).filter((i) => i / fps >= s - 1e-9 && i / fps <= e + 1e-9);
+      assert.deepEqual([seg.queryStart, seg.queryEnd], [inside[0], inside[inside.length - 1]], `${s}-${e} at ${fps} fps`);
+      const [qs, qe] = keyframeSpan(seg.queryStart / fps, seg.queryEnd / fps, 0.5 / fps, duration);
+      assert.ok(Math.abs(qs - s) <= 0.5 / fps + 1e-9 && Math.abs(qe - e) <= 0.5 / fps + 1e-9, `${s}-${e} -> ${qs}-${qe}`);
+    }
+  }
+  // A copy from the very start begins at the matrix edge; the first keyframe's cell is [0, half an interval).
+  assert.equal(secondsToCell(0, 1), 0);
+  assert.equal(secondsToCell(0.25, 1), 0.5);
+  assert.equal(secondsToCell(0.5, 1), 1);
+  assert.equal(secondsToCell(3, 1), 3.5);
 });
 
 test('Platt calibration', () => {

@@ -3,7 +3,10 @@ import type { FrameSegment } from '../match/temporal-network.js';
 
 /**
  * A detected copy in continuous cell coordinates of the full matrix: keyframe i is the cell
- * [i, i+1), so the box covers query cells [q0, q1) and reference cells [r0, r1).
+ * [i, i+1), so the box covers query cells [q0, q1) and reference cells [r0, r1). In seconds, keyframe
+ * i shows time i/fps (fps round=up sampling) at its cell's centre and stands for half an interval on
+ * either side (src/match/matcher.ts keyframeSpan): cell = seconds × fps + 0.5 (datasets/matrices.ts
+ * `secondsToCell`, which the detector is trained with).
  */
 export interface CellBox {
   q0: number;
@@ -267,7 +270,9 @@ export function diagonalSimilarity(sim: Matrix, b: CellBox): number {
 
 /**
  * Cell box → inclusive keyframe indices (cell i = keyframe i), clipped to the matrix: an edge is
- * rounded to the nearest cell boundary, and a box never shrinks below one keyframe.
+ * rounded to the nearest cell boundary, i.e. keyframe i is in the segment when its time (the centre
+ * of cell i) lies inside the box; a box never shrinks below one keyframe. The matcher then reports
+ * keyframes s..e as keyframeSpan = [t_s − interval/2, t_e + interval/2] = exactly the cells [s, e+1).
  */
 export function toFrameSegment(b: CellBox, rows: number, cols: number): FrameSegment {
   const span = (lo: number, hi: number, n: number): [number, number] => {
