@@ -109,7 +109,8 @@ test('a 120x600 matrix (2-min query, 10-min reference) works through tiling: box
   assert.ok(long.length >= 1, JSON.stringify(segs));
   const covered = new Set<number>();
   for (const s of long) {
-    assert.ok(s.queryStart >= 2 && s.queryEnd <= 47 && s.refStart >= 97 && s.refEnd <= 142, JSON.stringify(s));
+    // Within 3-4 cells of the band's ends (the settings tuned on the new-pipeline validation data extend a piece by up to 4 cells along the band).
+    assert.ok(s.queryStart >= 1 && s.queryEnd <= 47 && s.refStart >= 96 && s.refEnd <= 142, JSON.stringify(s));
     for (let i = s.queryStart; i <= s.queryEnd; i++) if (i >= 5 && i < 45) covered.add(i);
   }
   assert.ok(covered.size >= 32, `query frames of the 40-s copy covered: ${covered.size}`);
