@@ -34,30 +34,9 @@ export function buildChannels(m: Matrix, p: ChannelParams = DEFAULT_CHANNEL_PARA
   const n = rows * cols;
   const out = new Float32Array(PLANES * n);
   if (n === 0) return out;
-  // Pass 1: sum, row and column maxima of the clipped values (float64 arithmetic, as numpy).
-  let sum = 0;
-  const rowMax = new Float64Array(rows).fill(-Infinity);
-  const colMax = new Float64Array(cols).fill(-Infinity);
-  for (let i = 0, k = 0; i < rows; i++) {
-    let rm = -Infinity;
-    for (let j = 0; j < cols; j++, k++) {
-      const v = clip(data[k], -1, 1);
-      sum += v;
-      if (v > rm) rm = v;
-      if (v > colMax[j]) colMax[j] = v;
-    }
-    rowMax[i] = rm;
-  }
-  const mean = sum / n;
-  // Pass 2: population variance around the mean (two-pass, like numpy).
-  let ss = 0;
-  for (let k = 0; k < n; k++) {
-    const d = clip(data[k], -1, 1) - mean;
-    ss += d * d;
-  }
-  const sd = Math.max(Math.sqrt(ss / n), p.sdFloor);
+  // Whole-matrix statistics (float64 arithmetic, two-pass variance, as numpy), then the planes.
+  const { mean, sd, rowMax, colMax } = channelStats(m, p);
   const inv = 1 / sd;
-  // Pass 3: the planes.
   for (let i = 0, k = 0; i < rows; i++) {
     const rm = rowMax[i];
     for (let j = 0; j < cols; j++, k++) {
