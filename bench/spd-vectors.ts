@@ -3,7 +3,7 @@
  * datasets/generate.ts), computed as the library computes them (`extractKeyframes`, the library's
  * default encoder and keyframe selector, the configured fps) and cached under .cache/spd-speed/ so
  * that bench/spd-speed.ts can rebuild its matrices without decoding and embedding every run.
- * A cache entry is keyed by encoder fingerprint, fps, and the file's path, size and mtime.
+ * A cache entry is keyed by encoder fingerprint, fps, the sampling rule, and the file's path, size and mtime.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import type { FrameEncoder } from '../src/embed/onnx-encoder.js';
 import { resolveModel } from '../src/embed/registry.js';
 import { allFrames } from '../src/keyframes/selector.js';
 import { extractKeyframes } from '../src/library/extract.js';
+import { SAMPLING_RULE } from '../src/decode/frames.js';
 
 export const VECTOR_CACHE = path.join(PROJECT_ROOT, '.cache', 'spd-speed');
 
@@ -42,7 +43,7 @@ export async function openVectorSource(config: Config, log: (s: string) => void 
     async get(id, file) {
       const abs = path.resolve(file);
       const st = statSync(abs);
-      const key = createHash('sha256').update(`${abs}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+      const key = createHash('sha256').update(`${abs}\0${st.size}\0${st.mtimeMs}\0${SAMPLING_RULE}`).digest('hex').slice(0, 16);
       const bin = path.join(dir, `${id}.${key}.f32`);
       if (existsSync(bin)) {
         const buf = readFileSync(bin);

@@ -52,16 +52,13 @@ import { contentHash, extractKeyframes } from '../src/library/extract.js';
 import { voteCandidates } from '../src/match/candidates.js';
 import { DEFAULT_MATCH, queryReferenceSimilarity } from '../src/match/matcher.js';
 import { similarityMatrix } from '../src/match/similarity.js';
+import { SAMPLING_RULE } from '../src/decode/frames.js';
 
 /** 2: GT cells = seconds × fps + 0.5 (keyframes at their labelled time), query views, matcher's similarity. */
 export const INDEX_VERSION = 2;
 
-/**
- * The frame-sampling rule the cached vectors were decoded with (part of the embedding cache key):
- * `fps=N:round=up`, keyframe k shows time k/fps (src/decode/frames.ts since 00a3f2b). Change it
- * whenever src/decode/frames.ts samples different frames under the same labels.
- */
-export const SAMPLING = 'fps-round-up-v2';
+/** The frame-sampling rule the cached vectors were decoded with (part of the embedding cache key). */
+export const SAMPLING = SAMPLING_RULE;
 
 /**
  * Seconds → continuous cell coordinate: keyframe i (time i/fps) is the cell [i, i+1), centred on its

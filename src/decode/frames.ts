@@ -32,6 +32,12 @@ export interface SampleOptions {
 }
 
 /**
+ * Names the rule `sampleFrames` picks frames by; caches of embeddings key on it. Change it whenever
+ * sampling picks different frames under the same labels.
+ */
+export const SAMPLING_RULE = 'fps-round-up-v2';
+
+/**
  * Decodes a video and yields frames sampled at `fps`, as raw RGB through a pipe (no temporary files).
  * Frame k is the first decoded frame at or after k / fps, so its `time` is what it shows (ffmpeg's
  * default `round=near` would show k / fps + half an interval under that label).
