@@ -3,7 +3,7 @@
  * on-disk cache keyed by the model file's hash and the data version) and how fast it is.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Frame } from '../../src/decode/frames.js';
@@ -142,17 +142,68 @@ async function openHead(c: Candidate): Promise<HeadSession> {
  * (backbone -> feature map -> each candidate's head graph -> L2), batches of 16, cached like embedSet.
  * Exactly the same numbers as the full graphs up to float rounding (checked by verifyShared).
  */
-export async function embedShared(backbonePath: string, cands: Candidate[], set: FrameSet, log: (s: string) => void): Promise<Map<string, Float32Array>> {
+export async function embedShared(
+  backbonePath: string,
+  cands: Candidate[],
+  set: FrameSet,
+  log: (s: string) => void,
+  /** Only rows [start, end) of the set, written to `<cache file>.rows-<start>-<end>` (several processes can share a pass; a later full call joins the parts). */
+  part?: { start: number; end: number },
+): Promise<Map<string, Float32Array>> {
   const n = set.meta.length;
   const out = new Map<string, Float32Array>();
   const todo: Candidate[] = [];
   for (const c of cands) {
-    const v = readCached(cacheFile(cacheKey(c), set), n, c.dim);
+    const v = readCached(cacheFile(cacheKey(c), set), n, c.dim) ?? (part ? undefined : joinParts(cacheFile(cacheKey(c), set), n, c.dim));
     if (v) out.set(c.id, v);
     else todo.push(c);
   }
   if (todo.length === 0) return out;
+  if (part) {
+    const partFile = (c: Candidate): string => `${cacheFile(cacheKey(c), set)}.rows-${part.start}-${part.end}`;
+    const sub = todo.filter((c) => !existsSync(partFile(c)));
+    if (sub.length) {
+      const res = await embedRows(backbonePath, sub, set, part.start, part.end, log);
+      sub.forEach((c, i) => writeCached(partFile(c), res[i] as Float32Array));
+    }
+    return out;
+  }
   log(`  ${set.name}: shared ${path.basename(backbonePath)} pass for ${todo.map((c) => c.id).join(', ')}`);
+  const res = await embedRows(backbonePath, todo, set, 0, n, log);
+  todo.forEach((c, i) => {
+    writeCached(cacheFile(cacheKey(c), set), res[i] as Float32Array);
+    out.set(c.id, res[i] as Float32Array);
+  });
+  return out;
+}
+
+/** The parts written by `embedShared(..., part)` when they cover [0, n) exactly; joined into the cache file. */
+function joinParts(file: string, n: number, dim: number): Float32Array | undefined {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const parts = readdirSync(dir)
+    .map((f) => f.startsWith(base + '.rows-') && /\.rows-(\d+)-(\d+)$/.exec(f))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ file: path.join(dir, m.input), start: Number(m[1]), end: Number(m[2]) }))
+    .sort((a, b) => a.start - b.start);
+  let at = 0;
+  for (const p of parts) if (p.start === at) at = p.end;
+  if (at !== n) return undefined;
+  const v = new Float32Array(n * dim);
+  at = 0;
+  for (const p of parts) {
+    if (p.start !== at) continue;
+    const b = readFileSync(p.file);
+    if (b.length !== (p.end - p.start) * dim * 4) return undefined;
+    v.set(new Float32Array(b.buffer, b.byteOffset, (p.end - p.start) * dim), p.start * dim);
+    at = p.end;
+  }
+  writeCached(file, v);
+  return v;
+}
+
+async function embedRows(backbonePath: string, todo: Candidate[], set: FrameSet, from: number, to: number, log: (s: string) => void): Promise<Float32Array[]> {
+  const n = to - from;
   const backbone = await createOnnxSession(backbonePath, 2);
   const heads = await Promise.all(todo.map(openHead));
   const res = todo.map((c) => new Float32Array(n * c.dim));
@@ -161,7 +212,7 @@ export async function embedShared(backbonePath: string, cands: Candidate[], set:
   const t0 = performance.now();
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
-    const buf = readFrames(set, s, m);
+    const buf = readFrames(set, from + s, m);
     for (let b0 = 0; b0 < m; b0 += ENCODER_BATCH) {
       const b = Math.min(ENCODER_BATCH, m - b0);
       const data = new Float32Array(b * px);
@@ -183,11 +234,7 @@ export async function embedShared(backbonePath: string, cands: Candidate[], set:
   }
   await backbone.release();
   for (const h of heads) await h.session.release();
-  todo.forEach((c, i) => {
-    writeCached(cacheFile(cacheKey(c), set), res[i] as Float32Array);
-    out.set(c.id, res[i] as Float32Array);
-  });
-  return out;
+  return res;
 }
 
 /** Max |difference| between the full graph (via the project's encoder) and the shared-backbone path on the first frames. */
