@@ -15,10 +15,10 @@ import type { Aligner } from '../match/aligner.js';
 import type { Matrix } from '../match/similarity.js';
 import type { FrameSegment } from '../match/temporal-network.js';
 import { createOnnxSession, floatTensor } from '../embed/onnx.js';
-import { calibrate, decodeTopK, diagonalSimilarity, fuseBands, nms, toFrameSegment, type CellBox, type DecodeGeometry } from './boxes.js';
+import { decodeTopK, toFrameSegment, type CellBox, type DecodeGeometry } from './boxes.js';
 import { CHANNELS, channelStats, writeTile } from './channels.js';
 import { DEFAULT_INFERENCE, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
-import { referenceDetect } from './spd-reference.js';
+import { finishBoxes, referenceDetect } from './spd-reference.js';
 import { tileGrid } from './tiling.js';
 
 export interface SpdDetector extends Aligner {
@@ -47,8 +47,6 @@ export async function createSpdDetector(
   const session = await createOnnxSession(modelPath, threads);
   const { tile, stride } = meta;
   const grid = tile / stride;
-  const { a, b } = meta.calibration;
-  const c = meta.calibration.c ?? 0;
   const tileFloats = CHANNELS.length * tile * tile;
   const outFloats = 5 * grid * grid;
   // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).
@@ -91,24 +89,12 @@ export async function createSpdDetector(
       }
       if (!own && scores.length < tiles.length * grid * grid) scores = new Float32Array(tiles.length * grid * grid);
       const best = decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores);
-      return postprocess(sim, best);
+      return finishBoxes(sim, best, options, meta.calibration);
     } finally {
       if (!own) busy = false;
     }
   }
 
-  /** NMS → fusion → NMS → calibration, exactly as spd-reference.ts. */
-  function postprocess(sim: Matrix, best: CellBox[]): CellBox[] {
-    const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
-    // Fusion can make a box that swallows another one: suppress again.
-    return nms(kept, options.nmsIou, options.containment, options.cutContainment)
-      .slice(0, options.maxSegments)
-      .map((x) => {
-        const diag = diagonalSimilarity(sim, x);
-        return { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, score: calibrate(x.score, a, b, c, diag), raw: x.score, diag };
-      })
-      .sort((p, q) => q.score - p.score);
-  }
 
   const detect = impl.reference ? (sim: Matrix) => referenceDetect(session, meta, options, sim) : detectFast;
 

@@ -21,8 +21,6 @@ function topK(boxes: CellBox[], k: number): CellBox[] {
 export async function referenceDetect(session: OnnxSession, meta: SpdMeta, options: SpdInferenceOptions, sim: Matrix): Promise<CellBox[]> {
   const { tile, stride } = meta;
   const grid = tile / stride;
-  const { a, b } = meta.calibration;
-  const c = meta.calibration.c ?? 0;
   const tileFloats = CHANNELS.length * tile * tile;
   const outFloats = 5 * grid * grid;
   const { rows, cols } = sim;
@@ -42,7 +40,13 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
     tensor.dispose?.();
     output.dispose?.();
   }
-  const best = topK(raw, options.preNmsTopK);
+  return finishBoxes(sim, topK(raw, options.preNmsTopK), options, meta.calibration);
+}
+
+/** NMS → fusion of bands cut by tile borders → NMS again → calibrated scores, best first (both inference paths). */
+export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
+  const { a, b } = calibration;
+  const c = calibration.c ?? 0;
   const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
   return nms(kept, options.nmsIou, options.containment, options.cutContainment)
