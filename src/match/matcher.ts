@@ -4,6 +4,7 @@ import type { Repository, VideoRow } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
 import { similarityMatrix, type Matrix } from './similarity.js';
 import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
+import { resolveLookAlikes, type LookAlikeOptions } from './lookalikes.js';
 import type { Aligner } from './aligner.js';
 import { boxEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
@@ -20,6 +21,8 @@ export interface MatchOptions {
   threshold: number | undefined;
   /** How claims on the same query keyframes are resolved (src/match/overlaps.ts). */
   overlaps: Partial<OverlapOptions>;
+  /** How claims on look-alike references are resolved (src/match/lookalikes.ts); false keeps them all. */
+  lookAlikes: Partial<LookAlikeOptions> | false;
 }
 
 /**
@@ -32,6 +35,7 @@ export const DEFAULT_MATCH: MatchOptions = {
   voteFloor: 0.5,
   threshold: undefined,
   overlaps: {},
+  lookAlikes: {},
 };
 
 /** Drops keys whose value is undefined, so that spreading a partial override keeps the defaults. */
@@ -181,7 +185,9 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
   }
   const byReference = new Map<string, SegmentReport[]>();
   const half = ctx.sampleInterval / 2;
-  for (const { reference, segment: s } of resolveQueryOverlaps(claims, o.overlaps)) {
+  const perReference = resolveQueryOverlaps(claims, o.overlaps);
+  const resolved = o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, (id) => { const a = aligned.get(id)!; return { sim: a.sim, vectors: a.vectors }; }, dim, o.lookAlikes);
+  for (const { reference, segment: s } of resolved) {
     const { video, sim, times, vectors } = aligned.get(reference)!;
     const list = byReference.get(reference) ?? [];
     const evidence = boxEvidence(sim, s, query.times, times);

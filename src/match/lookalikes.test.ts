@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveLookAlikes, traceBand, type ClaimedMatrix } from './lookalikes.js';
+import type { Claim } from './overlaps.js';
+import { similarityMatrix } from './similarity.js';
+
+const DIM = 32;
+let seed = 7;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+const randomVector = () => Float32Array.from({ length: DIM }, rand);
+const unit = (v: Float32Array) => {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+};
+const mix = (a: Float32Array, b: Float32Array, w: number) => unit(a.map((x, k) => x + w * b[k]));
+const block = (vs: Float32Array[]) => {
+  const out = new Float32Array(vs.length * DIM);
+  vs.forEach((v, i) => out.set(v, i * DIM));
+  return out;
+};
+
+/** A static camera: one background, a little motion per frame. */
+const staticShot = (background: Float32Array, frames: number) => Array.from({ length: frames }, () => mix(background, randomVector(), 0.35));
+
+function claimsFor(query: Float32Array[], refs: Record<string, Float32Array[]>, segments: Record<string, [number, number, number, number, number]>) {
+  const matrices = new Map<string, ClaimedMatrix>();
+  for (const [id, frames] of Object.entries(refs)) matrices.set(id, { sim: similarityMatrix(block(query), block(frames), DIM), vectors: block(frames) });
+  const claims: Claim[] = Object.entries(segments).map(([reference, [queryStart, queryEnd, refStart, refEnd, score]]) => ({
+    reference,
+    segment: { queryStart, queryEnd, refStart, refEnd, score, support: queryEnd - queryStart + 1 },
+  }));
+  return { claims, matrices: (id: string) => matrices.get(id)! };
+}
+
+test('traceBand pairs each query keyframe with its best reference keyframe next to the diagonal', () => {
+  const data = new Float32Array(4 * 6);
+  data[0 * 6 + 1] = 0.9;
+  data[1 * 6 + 3] = 0.8; // diagonal from (0,1) to (3,4): row 1 → column 2, best within one: 3
+  data[3 * 6 + 4] = 0.7;
+  const { cols, sims } = traceBand({ rows: 4, cols: 6, data }, { queryStart: 0, queryEnd: 3, refStart: 1, refEnd: 4, score: 0.5, support: 4 });
+  assert.deepEqual([...cols.entries()], [[0, 1], [1, 3], [2, 2], [3, 4]]);
+  assert.ok(Math.abs(sims.get(1)! - 0.8) < 1e-6);
+});
+
+test('another take of the same static camera loses to the copied take and is dropped', () => {
+  const background = randomVector();
+  const taken = staticShot(background, 20);
+  const otherTake = staticShot(background, 20);
+  const query = taken.slice(5, 15).map((v) => mix(v, randomVector(), 0.1));
+  const { claims, matrices } = claimsFor(query, { taken, otherTake }, { otherTake: [0, 9, 2, 11, 0.8], taken: [0, 9, 5, 14, 0.85] });
+  const kept = resolveLookAlikes(claims, matrices, DIM);
+  assert.deepEqual(kept.map((c) => c.reference), ['taken']);
+});
+
+test('a duplicate file of the source (frame for frame, re-encoded) stays beside it', () => {
+  const background = randomVector();
+  const source = Array.from({ length: 20 }, () => mix(background, randomVector(), 1)); // a moving scene
+  const duplicate = source.map((v) => mix(v, randomVector(), 0.15));
+  const query = source.slice(5, 15).map((v) => mix(v, randomVector(), 0.1));
+  const { claims, matrices } = claimsFor(query, { source, duplicate }, { source: [0, 9, 5, 14, 0.85], duplicate: [0, 9, 5, 14, 0.8] });
+  assert.equal(resolveLookAlikes(claims, matrices, DIM).length, 2);
+});
+
+test('two unrelated sources seen at the same query seconds (an inset over a background) both stay', () => {
+  const background = Array.from({ length: 20 }, () => unit(randomVector()));
+  const inset = Array.from({ length: 20 }, () => unit(randomVector()));
+  // the query frame is mostly the background; the inset's claim is weaker on every keyframe
+  const query = background.slice(0, 10).map((v, i) => mix(v, inset[i + 4], 0.6));
+  const { claims, matrices } = claimsFor(query, { background, inset }, { background: [0, 9, 0, 9, 0.8], inset: [0, 9, 4, 13, 0.5] });
+  const sims = claims.map((c) => traceBand(matrices(c.reference).sim, c.segment).sims);
+  assert.ok([...sims[1].keys()].every((i) => sims[1].get(i)! < sims[0].get(i)!), 'the inset claim is dominated');
+  assert.equal(resolveLookAlikes(claims, matrices, DIM).length, 2);
+});
+
+test('claims on one reference, or without overlap in the query, are left alone', () => {
+  const background = randomVector();
+  const a = staticShot(background, 20);
+  const b = staticShot(background, 20);
+  const query = a.slice(0, 12);
+  const one = claimsFor(query, { a }, { a: [0, 5, 0, 5, 0.9] });
+  assert.equal(resolveLookAlikes(one.claims, one.matrices, DIM).length, 1);
+  const apart = claimsFor(query, { a, b }, { a: [0, 5, 0, 5, 0.9], b: [7, 11, 3, 7, 0.8] });
+  assert.equal(resolveLookAlikes(apart.claims, apart.matrices, DIM).length, 2);
+});

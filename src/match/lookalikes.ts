@@ -1,0 +1,141 @@
+import type { Claim } from './overlaps.js';
+import type { Matrix } from './similarity.js';
+import type { FrameSegment } from './temporal-network.js';
+
+/**
+ * Claims on DIFFERENT references that explain the same query keyframes. Three cases, told apart by
+ * comparing the two references' frames directly (no threshold on the query's own similarities):
+ *   - the references show unrelated pictures (a picture-in-picture of one over the other, say): both
+ *     are copies, both stay;
+ *   - the references are copies of each other (one file re-encoded, a duplicate in the library): their
+ *     frames correspond one to one in time — frame k of one matches frame k of the other clearly
+ *     better than the other's neighbouring frames — and both stay;
+ *   - the references merely look alike (one static camera filmed at two times, one set, one art
+ *     style): their frames resemble each other about as much as the query resembles them, but with no
+ *     frame-to-frame correspondence. The query was copied from one of them; the claim that explains
+ *     fewer query keyframes is dropped.
+ */
+export interface LookAlikeOptions {
+  /** Only a claim whose query keyframes are at least this fraction inside a kept claim can be dropped. */
+  minOverlap: number;
+  /** A claim is dominated when it matches fewer than this fraction of the shared keyframes at least as well. */
+  maxWinShare: number;
+  /** Reference frames resemble each other when their similarity is at least the query's similarity minus this. */
+  resemblanceMargin: number;
+  /** Frames correspond in time when the aligned pairs beat pairs this many keyframes apart or more... */
+  offset: number;
+  /** ...by at least this much mean similarity. */
+  lockedContrast: number;
+}
+
+export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.5, resemblanceMargin: 0.1, offset: 3, lockedContrast: 0.15 };
+
+export interface ClaimedMatrix {
+  /** Query × reference similarities the claim was found in. */
+  sim: Matrix;
+  /** The reference's keyframe vectors, row-major. */
+  vectors: Float32Array;
+}
+
+interface Trace<R> {
+  claim: Claim<R>;
+  /** Per query keyframe of the claim: the reference keyframe on its band and that pair's similarity. */
+  cols: Map<number, number>;
+  sims: Map<number, number>;
+  wins: number;
+}
+
+/**
+ * Each query keyframe of a segment is paired with the reference keyframe on the segment's diagonal
+ * (its best neighbour within one keyframe: bands are not perfectly straight).
+ */
+export function traceBand(sim: Matrix, s: FrameSegment): { cols: Map<number, number>; sims: Map<number, number> } {
+  const cols = new Map<number, number>();
+  const sims = new Map<number, number>();
+  const span = Math.max(1, s.queryEnd - s.queryStart);
+  for (let i = s.queryStart; i <= s.queryEnd; i++) {
+    const centre = Math.round(s.refStart + ((i - s.queryStart) * (s.refEnd - s.refStart)) / span);
+    let best = -Infinity;
+    let bestJ = centre;
+    for (let j = Math.max(0, centre - 1); j <= Math.min(sim.cols - 1, centre + 1); j++) {
+      const v = sim.data[i * sim.cols + j];
+      if (v > best) {
+        best = v;
+        bestJ = j;
+      }
+    }
+    cols.set(i, bestJ);
+    sims.set(i, best);
+  }
+  return { cols, sims };
+}
+
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
+  let s = 0;
+  for (let k = 0; k < dim; k++) s += a[ao + k] * b[bo + k];
+  return s;
+}
+
+/**
+ * Drops claims that only echo a stronger claim on a look-alike reference (see LookAlikeOptions).
+ * Claims are visited by the number of query keyframes they match best (then by strength); a claim is
+ * tested against every kept claim of another reference. Returns the kept claims in the input order.
+ */
+export function resolveLookAlikes<R>(
+  claims: readonly Claim<R>[],
+  matrices: (reference: R) => ClaimedMatrix,
+  dim: number,
+  options: Partial<LookAlikeOptions> = {},
+): Claim<R>[] {
+  const o = { ...DEFAULT_LOOKALIKES, ...options };
+  if (new Set(claims.map((c) => c.reference)).size < 2) return [...claims];
+  const traces: Trace<R>[] = claims.map((claim) => ({ claim, ...traceBand(matrices(claim.reference).sim, claim.segment), wins: 0 }));
+  const best = new Map<number, Trace<R>>();
+  for (const t of traces) {
+    for (const [i, v] of t.sims) {
+      const b = best.get(i);
+      if (!b || v > b.sims.get(i)!) best.set(i, t);
+    }
+  }
+  for (const t of best.values()) t.wins++;
+  const strength = (t: Trace<R>) => t.claim.segment.score * t.claim.segment.support;
+  const order = traces.map((t, k) => ({ t, k })).sort((a, b) => b.t.wins - a.t.wins || strength(b.t) - strength(a.t) || a.k - b.k);
+  const kept: Trace<R>[] = [];
+  for (const { t: b } of order) {
+    const lookAlike = kept.some((w) => w.claim.reference !== b.claim.reference && echoes(b, w, matrices, dim, o));
+    if (!lookAlike) kept.push(b);
+  }
+  const keep = new Set(kept.map((t) => t.claim));
+  return claims.filter((c) => keep.has(c));
+}
+
+/** Is claim b a look-alike echo of the kept claim w (on another reference)? */
+function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => ClaimedMatrix, dim: number, o: LookAlikeOptions): boolean {
+  const shared = [...b.cols.keys()].filter((i) => w.cols.has(i));
+  if (shared.length === 0 || shared.length < o.minOverlap * b.cols.size) return false;
+  const bWins = shared.filter((i) => b.sims.get(i)! >= w.sims.get(i)!).length;
+  if (bWins >= o.maxWinShare * shared.length) return false;
+  const wRef = matrices(w.claim.reference).vectors;
+  const bRef = matrices(b.claim.reference).vectors;
+  const bCount = bRef.length / dim;
+  let aligned = 0;
+  let off = 0;
+  let offCount = 0;
+  let query = 0;
+  for (const i of shared) {
+    const jw = w.cols.get(i)!;
+    const jb = b.cols.get(i)!;
+    aligned += dot(wRef, jw * dim, bRef, jb * dim, dim);
+    for (let j = 0; j < bCount; j++) {
+      if (Math.abs(j - jb) < o.offset) continue;
+      off += dot(wRef, jw * dim, bRef, j * dim, dim);
+      offCount++;
+    }
+    query += b.sims.get(i)!;
+  }
+  const n = shared.length;
+  const resembles = aligned / n >= query / n - o.resemblanceMargin;
+  // Without frames far enough away there is no telling a static duplicate from a look-alike: keep it.
+  const locked = offCount === 0 || aligned / n - off / offCount >= o.lockedContrast;
+  return resembles && !locked;
+}
