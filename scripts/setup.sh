@@ -9,7 +9,7 @@ export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 APT_PACKAGES=(ffmpeg libfaiss-dev libopenblas-dev python3-torch python3-onnx python3-numpy python3-pil fonts-dejavu-core
   opencv-doc python3-imageio chromium)
 # `setup.sh --extras`: real photographs for the frame benchmark's distractors and for training views.
-if [ "${1:-}" = "--extras" ]; then APT_PACKAGES+=(mate-backgrounds plasma-workspace-wallpapers); fi
+if [ "${1:-}" = "--extras" ]; then APT_PACKAGES+=(mate-backgrounds plasma-workspace-wallpapers python3-skimage); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -67,6 +67,23 @@ export function candidates(): Candidate[] {
     mk('mnv2bc-fused-lw256', BC, 'border crop + GeM + flip-invariant 32x32 luma thumbnail (fused) + learned whitening 256'),
     mk('mnv2bcg-gem-lw256', BCG, 'border crop + grayscale + 5x5 box low-pass front-end + GeM + learned whitening 256'),
     mk('mnv2bcg-fused-lw256', BCG, 'bcg front-end + GeM + luma thumbnail (fused) + learned whitening 256'),
+    // SSCD-style fine-tuned backbone tail (scripts/models/finetune_frame_encoder.py): its own backbone, so no shared pass
+    {
+      id: 'mnv2bc-ft256',
+      kind: 'onnx',
+      model: model('mnv2bc-ft256'),
+      dim: 256,
+      build: `${TRAIN} mnv2bc-ft256`,
+      description: 'border crop + MobileNetV2 with blocks 13-16 + Conv_1 fine-tuned SSCD-style (InfoNCE tau 0.05 + KoLeo) + GeM + linear 256',
+    },
+    {
+      id: 'mnv2bc-ftfused-lw256',
+      kind: 'onnx',
+      model: model('mnv2bc-ftfused-lw256'),
+      dim: 256,
+      build: `${TRAIN} mnv2bc-ftfused-lw256`,
+      description: 'the fine-tuned backbone of mnv2bc-ft256 + GeM fused with the luma thumbnail + learned whitening 256 (the shipped head)',
+    },
     {
       id: 'inceptionv3-gap2048',
       kind: 'onnx',

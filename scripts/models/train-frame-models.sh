@@ -5,8 +5,9 @@
 # --force rebuilds the selected model(s); training views and feature maps are rebuilt only when missing
 # (delete .cache/frame-train to redo them).
 # STEP: views | bc | bcg | mnv2-gap-pcaw256 | mnv2-rmac-pcaw256 | mnv2-gem-lw256 | mnv2bc-gem-lw256 |
-#       mnv2bc-sscd-gem256 | mnv2bc-fused-lw256 | mnv2bcg-gem-lw256 | mnv2bcg-fused-lw256 | inception
-#       (default: all but inception)
+#       mnv2bc-sscd-gem256 | mnv2bc-fused-lw256 | mnv2bcg-gem-lw256 | mnv2bcg-fused-lw256 | inception |
+#       mnv2bc-ft256 | mnv2bc-ftfused-lw256 (the fine-tuned backbone, about 1-2 h: run only when named)
+#       (default: all but inception and the fine-tuned ones)
 # 1. training views: train-side dev frames + Debian images, copy augmentations   scripts/models/frame_views.py
 # 2. front-ends in the graph: bc = border (letterbox/pillarbox) crop; bcg = bc + grayscale + 5x5 box
 #    low-pass                                                                     train_frame_models.py bordercrop|frontend
@@ -75,7 +76,7 @@ model() {  # id, then train_frame_models.py arguments
 }
 
 if [[ "$ONLY" == views ]]; then views; fi
-if [[ "$ONLY" != inception && "$ONLY" != views ]]; then
+if [[ "$ONLY" != inception && "$ONLY" != views && "$ONLY" != mnv2bc-ft* ]]; then
   if [[ "$ONLY" == all || "$ONLY" == mnv2-* ]]; then maps; fi
   if [[ "$ONLY" == all || "$ONLY" == mnv2bc-* || "$ONLY" == bc ]]; then frontend bc; fi
   if [[ "$ONLY" == all || "$ONLY" == mnv2bcg-* || "$ONLY" == bcg ]]; then frontend bcg; fi
@@ -87,6 +88,32 @@ if [[ "$ONLY" != inception && "$ONLY" != views ]]; then
   model mnv2bc-fused-lw256 head --method lw --variant fused --backbone "$BC" --maps maps-bc.f32 --pixels views-bc.u8
   model mnv2bcg-gem-lw256 head --method lw --variant gem --backbone "$BCG" --maps maps-bcg.f32
   model mnv2bcg-fused-lw256 head --method lw --variant fused --backbone "$BCG" --maps maps-bcg.f32 --pixels views-bcg.u8
+fi
+# SSCD-style fine-tuning of the backbone's last stage (scripts/models/finetune_frame_encoder.py):
+# own training views in .cache/frame-ft, the frozen front (border crop + blocks up to block_12_add)
+# precomputed by onnxruntime, the tail + projection trained in torch; then the same fine-tuned
+# backbone with the shipped model's fused thumbnail + learned-whitening head.
+FT=scripts/models/finetune_frame_encoder.py
+FTDATA=.cache/frame-ft
+if [[ "$ONLY" == mnv2bc-ft256 || "$ONLY" == mnv2bc-ftfused-lw256 ]]; then
+  frontend_graph() { if stale "$BC"; then "$PY" scripts/models/train_frame_models.py bordercrop "$BASE" "$BC"; fi; }
+  frontend_graph
+  mkdir -p "$FTDATA"
+  if stale "$FTDATA/views.json"; then "$PY" "$FT" views --data "$FTDATA" --views 10 --seed 1; fi
+  if stale "$FTDATA/cut.f32"; then
+    "$PY" "$FT" cut "$BC" "$FTDATA/cut.onnx" --at block_12_add
+    node --import tsx scripts/models/backbone-features.ts "$FTDATA/views.u8" "$FTDATA/cut.f32" --model "$FTDATA/cut.onnx" --output block_12_add
+  fi
+  if stale "$FTDATA/verify.json"; then "$PY" "$FT" verify --data "$FTDATA"; fi
+  FTOUT="$CACHE/mnv2bc-ft256.onnx"
+  if stale_model "$FTOUT" && { [[ "$ONLY" == mnv2bc-ft256 ]] || stale "$FTOUT"; }; then
+    "$PY" "$FT" train --data "$FTDATA" --out "$FTOUT" --seed 1 --steps 700 --batch 64 --eval-every 175
+    "$PY" "$FT" check --data "$FTDATA" --model "$FTOUT"
+  fi
+  if [[ "$ONLY" == mnv2bc-ftfused-lw256 ]] && stale_model "$CACHE/mnv2bc-ftfused-lw256.onnx"; then
+    "$PY" "$FT" fused --data "$FTDATA" --backbone "$FTOUT" --out "$CACHE/mnv2bc-ftfused-lw256.onnx" --seed 1
+    "$PY" "$FT" check --data "$FTDATA" --model "$FTOUT" --fused "$CACHE/mnv2bc-ftfused-lw256.onnx"
+  fi
 fi
 if [[ "$ONLY" == inception ]] && stale_model "$CACHE/inceptionv3-224.onnx"; then
   node scripts/models/extract-nsfwjs.mjs inception_v3 --out .cache/bench/models-src/inception_v3
