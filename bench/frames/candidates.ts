@@ -41,6 +41,8 @@ export const SHIPPED_ID = 'mnv2bc-fused-lw256';
 const BASE = rel('models', 'mobilenetv2-imagenet', 'model.onnx');
 const BC = path.join(MODELS_CACHE, 'mnv2-bc.onnx');
 const BCG = path.join(MODELS_CACHE, 'mnv2-bcg.onnx');
+/** The fine-tuned backbone (its own GeM + linear head included); the ft* candidates run their heads on its feature map. */
+const FT = existsSync(rel('models', 'mnv2bc-ft256', 'model.onnx')) ? rel('models', 'mnv2bc-ft256', 'model.onnx') : path.join(MODELS_CACHE, 'mnv2bc-ft256.onnx');
 const TRAIN = 'bash scripts/models/train-frame-models.sh --only';
 
 export function candidates(): Candidate[] {
@@ -67,23 +69,11 @@ export function candidates(): Candidate[] {
     mk('mnv2bc-fused-lw256', BC, 'border crop + GeM + flip-invariant 32x32 luma thumbnail (fused) + learned whitening 256'),
     mk('mnv2bcg-gem-lw256', BCG, 'border crop + grayscale + 5x5 box low-pass front-end + GeM + learned whitening 256'),
     mk('mnv2bcg-fused-lw256', BCG, 'bcg front-end + GeM + luma thumbnail (fused) + learned whitening 256'),
-    // SSCD-style fine-tuned backbone tail (scripts/models/finetune_frame_encoder.py): its own backbone, so no shared pass
-    {
-      id: 'mnv2bc-ft256',
-      kind: 'onnx',
-      model: model('mnv2bc-ft256'),
-      dim: 256,
-      build: `${TRAIN} mnv2bc-ft256`,
-      description: 'border crop + MobileNetV2 with blocks 13-16 + Conv_1 fine-tuned SSCD-style (InfoNCE tau 0.05 + KoLeo) + GeM + linear 256',
-    },
-    {
-      id: 'mnv2bc-ftfused-lw256',
-      kind: 'onnx',
-      model: model('mnv2bc-ftfused-lw256'),
-      dim: 256,
-      build: `${TRAIN} mnv2bc-ftfused-lw256`,
-      description: 'the fine-tuned backbone of mnv2bc-ft256 + GeM fused with the luma thumbnail + learned whitening 256 (the shipped head)',
-    },
+    // SSCD-style fine-tuned backbone tail (scripts/models/finetune_frame_encoder.py); the heads on it share its backbone pass
+    mk('mnv2bc-ft256', FT, 'border crop + MobileNetV2 with blocks 13-16 + Conv_1 fine-tuned SSCD-style (InfoNCE tau 0.05 + KoLeo) + GeM + linear 256', false),
+    mk('mnv2bc-ftfused-lw256', FT, 'the fine-tuned backbone of mnv2bc-ft256 + GeM fused with the luma thumbnail (x 0.5) + learned whitening 256 (the shipped head)', false),
+    mk('mnv2bc-ftfused25-lw256', FT, 'the fine-tuned backbone + GeM fused with the luma thumbnail x 0.25 + learned whitening 256', false),
+    mk('mnv2bc-ftgem-lw256', FT, 'the fine-tuned backbone + GeM + learned whitening 256 (no thumbnail)', false),
     {
       id: 'inceptionv3-gap2048',
       kind: 'onnx',

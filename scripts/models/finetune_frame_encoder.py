@@ -393,6 +393,14 @@ def export(enc, a, doc):
     x = torch.rand(2, SIZE, SIZE, 3) * 255
     torch.onnx.export(Full(full), (x,), tmp, input_names=["pixels"], output_names=["embedding", "feature_map"],
                       dynamic_axes={"pixels": {0: "N"}, "embedding": {0: "N"}, "feature_map": {0: "N"}}, opset_version=17, do_constant_folding=True)
+    # name the backbone's last activation `out_relu` as in the base graph (feature_map = Identity of it),
+    # so scripts/models/extract_head.py can cut heads off this graph for the bench's shared backbone pass
+    m = onnx.load(tmp)
+    for node in m.graph.node:
+        node.output[:] = ["out_relu" if o == "feature_map" else o for o in node.output]
+        node.input[:] = ["out_relu" if i == "feature_map" else i for i in node.input]
+    m.graph.node.append(onnx.helper.make_node("Identity", ["out_relu"], ["feature_map"], name="feature_map_identity"))
+    onnx.save(m, tmp)
     tfm.add_border_crop(tmp, a.out)
     m = onnx.load(a.out)
     m.doc_string = doc
@@ -402,6 +410,17 @@ def export(enc, a, doc):
     if os.path.exists(crop_only):
         os.remove(crop_only)
     print(f"export: wrote {a.out} ({os.path.getsize(a.out)} bytes)")
+
+
+def cmd_export(a):
+    """Re-export the kept checkpoint (OUT.pt written by train) to OUT."""
+    ck = torch.load(a.out + ".pt")
+    args = argparse.Namespace(**ck["args"])
+    args.out = a.out
+    enc = Encoder(args.cut, args.dim, args.gem_p)
+    enc.load_state_dict(ck["state"])
+    export(enc, args, f"vidtrace frame encoder: border crop + MobileNetV2 fine-tuned SSCD-style (InfoNCE tau {args.tau} + KoLeo {args.koleo}, "
+                      f"tail from {args.cut}, step {ck['step']}, seed {args.seed}) + GeM p={args.gem_p:g} + linear {args.dim}, held-out R@1 {ck['r1']:.3f}")
 
 
 def cmd_check(a):
@@ -432,7 +451,10 @@ def cmd_check(a):
     print(f"check: border crop torch twin vs onnxruntime: max |diff| {np.abs(crop_t - crop).max():.3f} (0..255), mean {np.abs(crop_t - crop).mean():.4f}")
     if a.fused:  # the fused head: GeM of the tuned map + thumbnail of the cropped frame, learned whitening
         h = np.load(a.fused + ".head.npz")
-        x = np.concatenate([F.normalize(enc.gem(fm), dim=1).numpy(), tfm.l2n(tfm.thumb_features_np(crop)) * 0.5], 1)
+        ts = float(h["thumb_scale"])
+        x = F.normalize(enc.gem(fm), dim=1).numpy()
+        if ts > 0:
+            x = np.concatenate([x, tfm.l2n(tfm.thumb_features_np(crop)) * ts], 1)
         e_t = tfm.l2n(x @ h["W"] + h["b"])
         emb_f2 = os.path.join(d, "check-emb-fused.f32")
         subprocess.run(["node", "--import", "tsx", os.path.join(HERE, "backbone-features.ts"), sub, emb_f2, "--model", a.fused, "--output", "embedding"], check=True, cwd=REPO)
@@ -489,11 +511,17 @@ def cmd_fused(a):
     # twin of the graph's front-end (onnxruntime's GridSample pass is slow on this machine)
     n_use = min(nb, a.bases) * V
     pix = np.memmap(os.path.join(a.data, "views.u8"), dtype=np.uint8, mode="r").reshape(-1, SIZE, SIZE, 3)
-    gem = pooled(enc, cut, np.arange(n_use))
-    with torch.no_grad():
-        thumbs = torch.from_numpy(np.concatenate([tfm.thumb_features_np(border_crop_torch(torch.from_numpy(pix[i:min(i + 256, n_use)].astype(np.float32))).numpy())
-                                                  for i in range(0, n_use, 256)]))
-    feats = torch.cat([gem, F.normalize(thumbs, dim=1) * 0.5], 1)
+    cache = os.path.join(a.data, f"pooled-{os.path.basename(a.backbone)}-{ck['step']}-{n_use}.npz")  # shared by the head variants
+    if os.path.exists(cache):
+        z = np.load(cache)
+        gem, thumbs = torch.from_numpy(z["gem"]), torch.from_numpy(z["thumbs"])
+    else:
+        gem = pooled(enc, cut, np.arange(n_use))
+        with torch.no_grad():
+            thumbs = torch.from_numpy(np.concatenate([tfm.thumb_features_np(border_crop_torch(torch.from_numpy(pix[i:min(i + 256, n_use)].astype(np.float32))).numpy())
+                                                      for i in range(0, n_use, 256)]))
+        np.savez(cache, gem=gem.numpy(), thumbs=thumbs.numpy())
+    feats = torch.cat([gem, F.normalize(thumbs, dim=1) * a.thumb_scale], 1) if a.thumb_scale > 0 else gem
     print(f"fused: {n_use} views pooled in {time.time() - t0:.0f}s", flush=True)
     rng = np.random.default_rng(args["seed"])  # the same held-out split as train
     perm = rng.permutation(nb)
@@ -508,12 +536,12 @@ def cmd_fused(a):
     top = (emb(val_q) @ db.T).argmax(1)
     r1 = float((top == np.searchsorted(val_b, val_q // V)).mean())
     print(f"fused: learned whitening on {len(tr_b)} bases; held-out R@1 {r1:.3f} (all {V - 1} copies of {len(val_b)} held-out bases vs {nb} clean views)")
-    np.savez(a.out + ".head.npz", W=W, b=b)
     tfm.ARGS_BACKBONE[0] = a.backbone
-    tfm.export_linear(W, b, args["gem_p"], True, 0.5, a.out,
+    tfm.export_linear(W, b, args["gem_p"], a.thumb_scale > 0, a.thumb_scale, a.out,
                       f"vidtrace frame encoder: {os.path.basename(a.backbone)} (SSCD-style fine-tuned MobileNetV2 tail) + GeM p={args['gem_p']:g} "
-                      f"+ luma thumbnail (fused) + learned whitening 256, held-out R@1 {r1:.3f}")
-    json.dump({"backbone": os.path.basename(a.backbone), "heldout_r1": r1, "views": n_use, "bases": nb, "seconds": round(time.time() - t0)},
+                      + (f"+ luma thumbnail x {a.thumb_scale:g} (fused)" if a.thumb_scale > 0 else "") + f" + learned whitening 256, held-out R@1 {r1:.3f}")
+    np.savez(a.out + ".head.npz", W=W, b=b, thumb_scale=a.thumb_scale)
+    json.dump({"backbone": os.path.basename(a.backbone), "thumb_scale": a.thumb_scale, "heldout_r1": r1, "views": n_use, "bases": nb, "seconds": round(time.time() - t0)},
               open(a.out + ".train.json", "w"), indent=1)
 
 
@@ -555,6 +583,8 @@ def main():
     t.add_argument("--eval-every", type=int, default=175)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=1)
+    e = sp.add_parser("export")
+    e.add_argument("--out", required=True)
     k = sp.add_parser("check")
     k.add_argument("--data", required=True)
     k.add_argument("--model", required=True)
@@ -563,10 +593,11 @@ def main():
     f.add_argument("--data", required=True)
     f.add_argument("--backbone", required=True)
     f.add_argument("--out", required=True)
+    f.add_argument("--thumb-scale", type=float, default=0.5, help="weight of the L2 thumbnail next to the L2 GeM (0: GeM only)")
     f.add_argument("--bases", type=int, default=1200, help="learn the whitening on the views of the first N bases")
     f.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    {"views": cmd_views, "cut": cmd_cut, "verify": cmd_verify, "train": cmd_train, "check": cmd_check, "fused": cmd_fused}[a.cmd](a)
+    {"views": cmd_views, "cut": cmd_cut, "verify": cmd_verify, "train": cmd_train, "check": cmd_check, "fused": cmd_fused, "export": cmd_export}[a.cmd](a)
 
 
 if __name__ == "__main__":

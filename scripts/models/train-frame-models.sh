@@ -6,7 +6,8 @@
 # (delete .cache/frame-train to redo them).
 # STEP: views | bc | bcg | mnv2-gap-pcaw256 | mnv2-rmac-pcaw256 | mnv2-gem-lw256 | mnv2bc-gem-lw256 |
 #       mnv2bc-sscd-gem256 | mnv2bc-fused-lw256 | mnv2bcg-gem-lw256 | mnv2bcg-fused-lw256 | inception |
-#       mnv2bc-ft256 | mnv2bc-ftfused-lw256 (the fine-tuned backbone, about 1-2 h: run only when named)
+#       mnv2bc-ft256 | mnv2bc-ftfused-lw256 | mnv2bc-ftfused25-lw256 | mnv2bc-ftgem-lw256 (the fine-tuned
+#       backbone, about 2 h on 2 shared cores, and heads on it: run only when named)
 #       (default: all but inception and the fine-tuned ones)
 # 1. training views: train-side dev frames + Debian images, copy augmentations   scripts/models/frame_views.py
 # 2. front-ends in the graph: bc = border (letterbox/pillarbox) crop; bcg = bc + grayscale + 5x5 box
@@ -95,7 +96,7 @@ fi
 # backbone with the shipped model's fused thumbnail + learned-whitening head.
 FT=scripts/models/finetune_frame_encoder.py
 FTDATA=.cache/frame-ft
-if [[ "$ONLY" == mnv2bc-ft256 || "$ONLY" == mnv2bc-ftfused-lw256 ]]; then
+if [[ "$ONLY" == mnv2bc-ft* ]]; then
   frontend_graph() { if stale "$BC"; then "$PY" scripts/models/train_frame_models.py bordercrop "$BASE" "$BC"; fi; }
   frontend_graph
   mkdir -p "$FTDATA"
@@ -110,10 +111,14 @@ if [[ "$ONLY" == mnv2bc-ft256 || "$ONLY" == mnv2bc-ftfused-lw256 ]]; then
     "$PY" "$FT" train --data "$FTDATA" --out "$FTOUT" --seed 1 --steps 700 --batch 64 --eval-every 175
     "$PY" "$FT" check --data "$FTDATA" --model "$FTOUT"
   fi
-  if [[ "$ONLY" == mnv2bc-ftfused-lw256 ]] && stale_model "$CACHE/mnv2bc-ftfused-lw256.onnx"; then
-    "$PY" "$FT" fused --data "$FTDATA" --backbone "$FTOUT" --out "$CACHE/mnv2bc-ftfused-lw256.onnx" --seed 1
-    "$PY" "$FT" check --data "$FTDATA" --model "$FTOUT" --fused "$CACHE/mnv2bc-ftfused-lw256.onnx"
-  fi
+  # heads on the fine-tuned backbone: GeM + luma thumbnail x 0.5 (as shipped) / x 0.25, GeM alone; learned whitening
+  for v in ftfused-lw256:0.5 ftfused25-lw256:0.25 ftgem-lw256:0; do
+    id="mnv2bc-${v%%:*}"
+    if [[ "$ONLY" == "$id" ]] && stale_model "$CACHE/$id.onnx"; then
+      "$PY" "$FT" fused --data "$FTDATA" --backbone "$FTOUT" --out "$CACHE/$id.onnx" --thumb-scale "${v##*:}"
+      "$PY" "$FT" check --data "$FTDATA" --model "$FTOUT" --fused "$CACHE/$id.onnx"
+    fi
+  done
 fi
 if [[ "$ONLY" == inception ]] && stale_model "$CACHE/inceptionv3-224.onnx"; then
   node scripts/models/extract-nsfwjs.mjs inception_v3 --out .cache/bench/models-src/inception_v3
