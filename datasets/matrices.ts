@@ -49,6 +49,7 @@ import type { Neighbour } from '../src/index/vector-index.js';
 import { describeError, isVidtraceError } from '../src/errors.js';
 import { allFrames } from '../src/keyframes/selector.js';
 import { contentHash, extractKeyframes } from '../src/library/extract.js';
+import { QUERY_EXTRACTION } from '../src/library/library.js';
 import { voteCandidates } from '../src/match/candidates.js';
 import { DEFAULT_MATCH, queryReferenceSimilarity } from '../src/match/matcher.js';
 import { similarityMatrix } from '../src/match/similarity.js';
@@ -191,7 +192,7 @@ class EmbeddingCache {
   /** Keyframe vectors of a file; `views`: also the query views, as `vidtrace match` extracts a query. */
   async get(file: string, views = false): Promise<Embedded> {
     const key = createHash('sha256')
-      .update(`${await contentHash(file)}|${this.fingerprint}|${this.modelSha}|${this.fps}|${SAMPLING}|all|${views ? 'views' : 'noviews'}`)
+      .update(`${await contentHash(file)}|${this.fingerprint}|${this.modelSha}|${this.fps}|${SAMPLING}|all|${views ? `views${JSON.stringify(QUERY_EXTRACTION)}` : 'noviews'}`)
       .digest('hex')
       .slice(0, 32);
     const meta = path.join(this.dir, `${key}.json`);
@@ -211,7 +212,7 @@ class EmbeddingCache {
     }
     this.encoder ??= this.make();
     const encoder = await this.encoder;
-    const x = await extractKeyframes(file, encoder, this.fps, allFrames, undefined, { views });
+    const x = await extractKeyframes(file, encoder, this.fps, allFrames, undefined, views ? QUERY_EXTRACTION : {});
     const dim = encoder.dim;
     const vs = (x.views ?? []).filter((v) => v.rows.length > 0);
     const total = x.vectors.length + vs.reduce((a, v) => a + v.rows.length, 0);

@@ -2,6 +2,7 @@ import { lumaFrames } from '../decode/frames.js';
 import type { VideoInfo } from '../decode/probe.js';
 import { MediaTooShortError } from '../errors.js';
 import { detectCuts, lumaDifference, snapToCuts, type SnapTolerance } from '../match/cuts.js';
+import { evidenceWithin } from '../match/evidence.js';
 import type { MatchReport } from '../report/match-report.js';
 
 /** Luma frames this small are enough to see a cut, and cost little to decode. */
@@ -27,7 +28,10 @@ export async function snapReportToCuts(report: MatchReport, info: VideoInfo, tol
     ...report,
     matches: report.matches.map((m) => ({
       ...m,
-      segments: m.segments.map((s) => ({ ...s, ...snapToCuts(s, cuts, tolerance, { queryDuration, referenceDuration: m.reference.duration }) })),
+      segments: m.segments.map((s) => {
+        const span = snapToCuts(s, cuts, tolerance, { queryDuration, referenceDuration: m.reference.duration });
+        return { ...s, ...span, ...(s.evidence ? { evidence: evidenceWithin(s.evidence, span) } : {}) };
+      }),
     })),
   };
 }

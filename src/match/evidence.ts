@@ -37,3 +37,15 @@ export function boxEvidence(sim: Matrix, seg: FrameSegment, queryTimes: readonly
   const meanSimilarity = pairs.length ? pairs.reduce((s, p) => s + p[2], 0) / pairs.length : 0;
   return { pairs, meanSimilarity: Math.round(meanSimilarity * 1e4) / 1e4 };
 }
+
+/**
+ * The evidence of a segment whose ends moved (snapped to shot cuts): only the pairs inside the new query and
+ * reference spans (ends exclusive) still support it; their mean similarity is recomputed.
+ */
+export function evidenceWithin(evidence: Evidence, span: { query: readonly [number, number]; reference: readonly [number, number] }): Evidence {
+  const inside = (t: number, [a, b]: readonly [number, number]) => t >= a && t < b;
+  const pairs = evidence.pairs.filter(([qt, rt]) => inside(qt, span.query) && inside(rt, span.reference));
+  if (pairs.length === evidence.pairs.length) return evidence;
+  const meanSimilarity = pairs.length ? Math.round((pairs.reduce((s, p) => s + p[2], 0) / pairs.length) * 1e4) / 1e4 : 0;
+  return { ...evidence, pairs, meanSimilarity };
+}

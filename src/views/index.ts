@@ -6,17 +6,18 @@ export { cropFrame, type CropBox } from './crop.js';
 export { boxIou, detectInsets, InsetTracker, type InsetBox, type InsetOptions, type RgbImage } from './inset.js';
 
 /**
- * Alternative views of some query keyframes: `vectors[k]` is embedded (same encoder) from a crop of
- * keyframe `rows[k]` (an index into the extracted `times`/`vectors`), `boxes[k]` the detected rectangle
- * (fractions of the frame) it was cropped from. A matcher takes, per query keyframe, the max of the
- * similarities over the keyframe's own vector and its views.
+ * Alternative views of some query keyframes: `vectors[k]` is embedded (same encoder) from another picture of
+ * keyframe `rows[k]` (an index into the extracted `times`/`vectors`). A matcher takes, per query keyframe, the
+ * max of the similarities over the keyframe's own vector and its views.
+ *   - 'inset': a crop of the keyframe (a picture-in-picture inset); `boxes[k]` is the detected rectangle
+ *     (fractions of the frame) it was cropped from;
+ *   - 'phase': a frame sampled between two keyframes (within half an interval of keyframe `rows[k]`): the
+ *     library's keyframes were sampled at their own phase, so a copy's keyframes fall up to half an interval
+ *     away from the reference keyframes, which in moving footage is a different picture.
  */
-export interface QueryView {
-  kind: 'inset';
-  rows: number[];
-  vectors: Float32Array[];
-  boxes: { x: number; y: number; w: number; h: number; score: number }[];
-}
+export type QueryView =
+  | { kind: 'inset'; rows: number[]; vectors: Float32Array[]; boxes: { x: number; y: number; w: number; h: number; score: number }[] }
+  | { kind: 'phase'; rows: number[]; vectors: Float32Array[] };
 
 /**
  * Fraction of the inset's width/height cut on each side before embedding. 0: bench/pip-detect.ts measured

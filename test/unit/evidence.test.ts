@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boxEvidence } from '../../src/match/evidence.js';
+import { boxEvidence, evidenceWithin } from '../../src/match/evidence.js';
 
 test('evidence lists the best reference frame of each query frame inside the box', () => {
   // 3 query frames × 4 reference frames.
@@ -11,4 +11,13 @@ test('evidence lists the best reference frame of each query frame inside the box
     [1, 12, 0.8],
   ]);
   assert.equal(e.meanSimilarity, 0.85);
+});
+
+test('evidence of a snapped segment keeps only the pairs inside its new spans', () => {
+  const evidence = { pairs: [[4, 20, 0.6], [5, 21, 0.8], [6, 22, 0.7], [7, 23, 0.5]] as [number, number, number][], meanSimilarity: 0.65 };
+  const unchanged = evidenceWithin(evidence, { query: [3.5, 7.5], reference: [19.5, 23.5] });
+  assert.equal(unchanged, evidence);
+  const moved = evidenceWithin(evidence, { query: [4.4, 7.5], reference: [19.5, 22.9] });
+  assert.deepEqual(moved.pairs, [[5, 21, 0.8], [6, 22, 0.7]]);
+  assert.equal(moved.meanSimilarity, 0.75);
 });
