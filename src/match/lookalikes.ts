@@ -1,5 +1,5 @@
 import type { Claim } from './overlaps.js';
-import type { Matrix } from './similarity.js';
+import { dotAt, type Matrix } from './similarity.js';
 import type { FrameSegment } from './temporal-network.js';
 
 /**
@@ -70,11 +70,6 @@ export function traceBand(sim: Matrix, s: FrameSegment): { cols: Map<number, num
   return { cols, sims };
 }
 
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s = 0;
-  for (let k = 0; k < dim; k++) s += a[ao + k] * b[bo + k];
-  return s;
-}
 
 /**
  * Drops claims that only echo a stronger claim on a look-alike reference (see LookAlikeOptions).
@@ -125,10 +120,10 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   for (const i of shared) {
     const jw = w.cols.get(i)!;
     const jb = b.cols.get(i)!;
-    aligned += dot(wRef, jw * dim, bRef, jb * dim, dim);
+    aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
     for (let j = 0; j < bCount; j++) {
       if (Math.abs(j - jb) < o.offset) continue;
-      off += dot(wRef, jw * dim, bRef, j * dim, dim);
+      off += dotAt(wRef, jw * dim, bRef, j * dim, dim);
       offCount++;
     }
     query += b.sims.get(i)!;

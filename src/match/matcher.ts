@@ -2,7 +2,7 @@ import type { VectorIndex } from '../index/vector-index.js';
 import type { MatchEntry, MatchReport, SegmentReport } from '../report/match-report.js';
 import type { Repository, VideoRow } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
-import { similarityMatrix, type Matrix } from './similarity.js';
+import { dotAt, similarityMatrix, type Matrix } from './similarity.js';
 import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
 import { resolveLookAlikes, type LookAlikeOptions } from './lookalikes.js';
 import type { Aligner } from './aligner.js';
@@ -105,11 +105,6 @@ export function queryReferenceSimilarity(q: Float32Array, views: readonly { rows
   return sim;
 }
 
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s = 0;
-  for (let k = 0; k < dim; k++) s += a[ao + k] * b[bo + k];
-  return s;
-}
 
 /**
  * The query region behind a claim: when most of its evidence pairs match better through a view than
@@ -131,11 +126,11 @@ export function viewRegion(
     const i = rowOf.get(qt);
     const j = colOf.get(rt);
     if (i === undefined || j === undefined) continue;
-    const whole = dot(q, i * dim, ref, j * dim, dim);
+    const whole = dotAt(q, i * dim, ref, j * dim, dim);
     for (const view of views) {
       const k = view.rows.indexOf(i);
       if (k < 0 || !view.boxes?.[k]) continue;
-      if (dot(view.block, k * dim, ref, j * dim, dim) > whole) won.push(view.boxes[k]);
+      if (dotAt(view.block, k * dim, ref, j * dim, dim) > whole) won.push(view.boxes[k]);
     }
   }
   if (won.length === 0 || 2 * won.length < pairs.length) return undefined;

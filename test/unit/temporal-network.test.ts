@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { similarityMatrix, type Matrix } from '../../src/match/similarity.js';
+import { dotAt, similarityMatrix, type Matrix } from '../../src/match/similarity.js';
 import { temporalNetwork } from '../../src/match/temporal-network.js';
 
 function matrix(rows: number, cols: number, fill = 0.1): Matrix {
@@ -55,4 +55,17 @@ test('similarity matrix of unit vectors is their dot products', () => {
   assert.equal(m.rows, 2);
   assert.equal(m.cols, 3);
   assert.deepEqual(Array.from(m.data).map((x) => Math.round(x * 100) / 100), [0.6, 1, 0, 0.8, 0, 1]);
+});
+
+test('the blocked similarity kernel equals plain dot products on every cell, remainders included', () => {
+  const dim = 13;
+  let seed = 3;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  for (const [rows, cols] of [[5, 7], [1, 1], [2, 4], [3, 9], [0, 3]]) {
+    const a = Float32Array.from({ length: rows * dim }, rand);
+    const b = Float32Array.from({ length: cols * dim }, rand);
+    const m = similarityMatrix(a, b, dim);
+    assert.equal(m.data.length, rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) assert.equal(m.data[i * cols + j], Math.fround(dotAt(a, i * dim, b, j * dim, dim)), `cell ${i},${j} of ${rows}x${cols}`);
+  }
 });
