@@ -23,9 +23,10 @@ const strength = (s: FrameSegment): number => s.score * s.support;
 /**
  * Resolves claims on one reference that explain the same query keyframes: strongest first (score ×
  * support), a claim is kept unless stronger kept claims of the same reference already cover
- * `maxCovered` of its query span. Claims on different references never suppress each other (the
+ * `maxCovered` of its query span. Claims on different references are not compared here by score (the
  * dev benchmark measured that worse: a look-alike reference often outscores the true source, and
- * duplicate files of one footage are both right). Stable among equals; returns kept claims strongest first.
+ * duplicate files of one footage are both right); src/match/lookalikes.ts compares the references' frames
+ * instead. Stable among equals; returns kept claims strongest first.
  */
 export function resolveQueryOverlaps<R>(claims: readonly Claim<R>[], options: Partial<OverlapOptions> = {}): Claim<R>[] {
   const o = { ...DEFAULT_OVERLAPS, ...options };
