@@ -61,6 +61,17 @@ test('a duplicate file of the source (frame for frame, re-encoded) stays beside 
   assert.equal(resolveLookAlikes(claims, matrices, DIM).length, 2);
 });
 
+test('a duplicate of a nearly static shot stays too: its frames still find their own counterparts', () => {
+  // Neighbouring frames differ little (a talking head, a slow pan): pairs a few frames apart are almost
+  // as similar as the aligned ones, but each frame's best match is still its own copy.
+  const background = randomVector();
+  const source = staticShot(background, 20);
+  const duplicate = source.map((v) => mix(v, randomVector(), 0.1));
+  const query = source.slice(5, 15).map((v) => mix(v, randomVector(), 0.1));
+  const { claims, matrices } = claimsFor(query, { source, duplicate }, { source: [0, 9, 5, 14, 0.85], duplicate: [0, 9, 5, 14, 0.8] });
+  assert.equal(resolveLookAlikes(claims, matrices, DIM).length, 2);
+});
+
 test('two unrelated sources seen at the same query seconds (an inset over a background) both stay', () => {
   const background = Array.from({ length: 20 }, () => unit(randomVector()));
   const inset = Array.from({ length: 20 }, () => unit(randomVector()));

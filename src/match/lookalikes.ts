@@ -8,8 +8,9 @@ import type { FrameSegment } from './temporal-network.js';
  *   - the references show unrelated pictures (a picture-in-picture of one over the other, say): both
  *     are copies, both stay;
  *   - the references are copies of each other (one file re-encoded, a duplicate in the library): their
- *     frames correspond one to one in time — frame k of one matches frame k of the other clearly
- *     better than the other's neighbouring frames — and both stay;
+ *     frames correspond one to one in time — for most shared keyframes, the kept reference's frame
+ *     finds its best match among ALL frames of the other reference at (or next to) the frame the
+ *     other claim pairs with the same query keyframe — and both stay;
  *   - the references merely look alike (one static camera filmed at two times, one set, one art
  *     style): their frames resemble each other about as much as the query resembles them, but with no
  *     frame-to-frame correspondence. The query was copied from one of them; the claim that explains
@@ -22,13 +23,13 @@ export interface LookAlikeOptions {
   maxWinShare: number;
   /** Reference frames resemble each other when their similarity is at least the query's similarity minus this. */
   resemblanceMargin: number;
-  /** Frames correspond in time when the aligned pairs beat pairs this many keyframes apart or more... */
-  offset: number;
-  /** ...by at least this much mean similarity. */
-  lockedContrast: number;
+  /** Frames correspond in time when a kept frame's best match in the other reference lies within this many keyframes of its band... */
+  lockTolerance: number;
+  /** ...for at least this fraction of the shared query keyframes. */
+  lockedShare: number;
 }
 
-export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.5, resemblanceMargin: 0.1, offset: 3, lockedContrast: 0.15 };
+export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.7, resemblanceMargin: 0.1, lockTolerance: 1, lockedShare: 0.5 };
 
 export interface ClaimedMatrix {
   /** Query × reference similarities the claim was found in. */
@@ -114,23 +115,27 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   const bRef = matrices(b.claim.reference).vectors;
   const bCount = bRef.length / dim;
   let aligned = 0;
-  let off = 0;
-  let offCount = 0;
   let query = 0;
+  let lockedHits = 0;
   for (const i of shared) {
     const jw = w.cols.get(i)!;
     const jb = b.cols.get(i)!;
     aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
+    let best = -Infinity;
+    let bestJ = -1;
     for (let j = 0; j < bCount; j++) {
-      if (Math.abs(j - jb) < o.offset) continue;
-      off += dotAt(wRef, jw * dim, bRef, j * dim, dim);
-      offCount++;
+      const v = dotAt(wRef, jw * dim, bRef, j * dim, dim);
+      if (v > best) {
+        best = v;
+        bestJ = j;
+      }
     }
+    if (Math.abs(bestJ - jb) <= o.lockTolerance) lockedHits++;
     query += b.sims.get(i)!;
   }
   const n = shared.length;
   const resembles = aligned / n >= query / n - o.resemblanceMargin;
-  // Without frames far enough away there is no telling a static duplicate from a look-alike: keep it.
-  const locked = offCount === 0 || aligned / n - off / offCount >= o.lockedContrast;
+  // A duplicate's frames find their own counterparts; a look-alike's frames match anywhere (or elsewhere).
+  const locked = lockedHits >= o.lockedShare * n;
   return resembles && !locked;
 }
