@@ -1,18 +1,21 @@
 /**
  * `node --import tsx bench/spd-speed.ts [--manifest M] [--repeats N] [--wait S] [--spd-threads T]`
  *
- * Speed of the SPD detector's inference path against the classical aligners, and equality of the
- * fast path with the original one (src/detect/spd-reference.ts), on real embeddings of the copy
- * benchmark (default: .cache/bench/copy/data-s1-q60-n15, waited for until `"complete": true`).
+ * Speed of the SPD detector against the classical aligners, and equality of its fast inference path
+ * with the plain one (src/detect/spd-reference.ts), on real embeddings of the copy benchmark
+ * (default: .cache/bench/copy/data-s1-q60-n15, waited for until `"complete": true`).
  *
  * 1. Timing matrix, built as bench/copy.ts `timeAligners` builds it: a 120×600 matrix (2-minute
  *    query × 10-minute reference at 1 fps); the reference is every library keyframe (references in
  *    manifest order, duplicates by content skipped as indexing skips them) followed by the negative
  *    queries' keyframes, cycled to 600; the query is the positive queries' keyframes concatenated,
- *    cycled to 120. Median ms/pair of spd (old path), spd (new path), dp and tn, interleaved so that
- *    load from other processes hits all of them alike; DP/SPD ratios.
- * 2. Equality: old vs new boxes on that matrix, on every (query, reference clip) pair of the
- *    benchmark (75 × references) and on each query against the whole library as one long reference.
+ *    cycled to 120. Median ms/pair (interleaved runs, so that load from other processes hits all of
+ *    them alike) of: spd (whole matrix, fast path: what `vidtrace match` runs), its onnxruntime
+ *    call alone, spd through the plain path, spd through 54 overlapping 64×64 tiles (the strategy
+ *    of meta format 1, same network), dp and tn; DP/SPD ratios.
+ * 2. Equality: fast vs plain boxes on that matrix, on every (query, reference clip) pair of the
+ *    benchmark (75 × references) and on each query against the whole library as one long
+ *    reference, both whole and through the fallback windows of huge matrices (forced).
  * Keyframe vectors are computed with the library's default encoder and cached (bench/spd-vectors.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Manifest } from '../datasets/manifest.js';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { toFrameSegment, type CellBox } from '../src/detect/boxes.js';
+import { formatTiming, timeAligners } from '../scripts/detector/timing.js';
 import { createSpdDetector } from '../src/detect/spd-detector.js';
 import { resolveModel } from '../src/embed/registry.js';
 import { contentHash } from '../src/library/extract.js';
@@ -34,7 +38,7 @@ const { values: args } = parseArgs({
     manifest: { type: 'string', default: path.join(PROJECT_ROOT, '.cache/bench/copy/data-s1-q60-n15/manifest.json') },
     repeats: { type: 'string', default: '31' },
     wait: { type: 'string', default: '3600' },
-    /** onnxruntime intra-op threads of both SPD paths (default: the configured VIDTRACE_THREADS, as the library). */
+    /** onnxruntime intra-op threads of the SPD detector (default: the configured VIDTRACE_THREADS capped by meta inference.threads, as the library). */
     'spd-threads': { type: 'string' },
   },
 });
@@ -87,39 +91,25 @@ const queryVectors = manifest.queries.filter((q) => !q.negative).flatMap((q) => 
 const timingMatrix = similarityMatrix(concat(queryVectors, ROWS), concat(refVectors, COLS), dim);
 
 const spdThreads = args['spd-threads'] ? Number(args['spd-threads']) : config.threads;
-const spdOld = await createSpdDetector(config.modelsDir, spdThreads, {}, { reference: true });
-const spdNew = await createSpdDetector(config.modelsDir, spdThreads);
+const cap = args['spd-threads'] ? { threads: spdThreads } : {};
+const spdPlain = await createSpdDetector(config.modelsDir, spdThreads, cap, { reference: true });
+const spdFast = await createSpdDetector(config.modelsDir, spdThreads, cap);
+const spdTiles = await createSpdDetector(config.modelsDir, spdThreads, { ...cap, maxCells: 0, tile: 64, tileStride: 32, batch: 64 });
 const tnConf = model.match?.tn ?? {};
 const dpConf = model.match?.dp ?? {};
 const tn = temporalNetworkAligner({ minSimilarity: tnConf.minSimilarity ?? model.match?.voteFloor }, tnConf.threshold);
 const dp = dpAligner({ bias: dpConf.bias }, dpConf.threshold);
-const runs: { name: string; align: (m: Matrix) => Promise<unknown> }[] = [
-  { name: 'spd (old path)', align: (m) => spdOld.align(m) },
-  { name: 'spd (new path)', align: (m) => spdNew.align(m) },
-  { name: 'dp', align: (m) => dp.align(m) },
-  { name: 'tn', align: (m) => tn.align(m) },
-];
 const repeats = Number(args.repeats);
-const times = runs.map(() => [] as number[]);
-for (const r of runs) await r.align(timingMatrix); // warm-up
-for (let k = 0; k < repeats; k++) {
-  for (const [i, r] of runs.entries()) {
-    const t = performance.now();
-    await r.align(timingMatrix);
-    times[i].push(performance.now() - t);
-  }
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = runs.map((r, i) => ({ name: r.name, ms: median(times[i]), min: Math.min(...times[i]) }));
-const segsAbove = async (a: { align(m: Matrix): Promise<{ score: number }[]>; threshold: number }) => (await a.align(timingMatrix)).filter((s) => s.score >= a.threshold).length;
-const above = [await segsAbove(spdOld), await segsAbove(spdNew), await segsAbove(dp), await segsAbove(tn)];
-console.log(`timing matrix ${ROWS}x${COLS} (real embeddings, ${model.fingerprint}; reference from ${refVectors.length} keyframes, query from ${queryVectors.length}), median of ${repeats} interleaved runs, spd onnxruntime threads ${spdThreads}`);
-console.log('aligner          ms/pair (median)  (fastest run)  segments≥threshold');
-ms.forEach((x, i) => console.log(`${x.name.padEnd(15)} ${x.ms.toFixed(3).padStart(8)}          ${x.min.toFixed(3).padStart(8)}       ${String(above[i]).padStart(6)}`));
-const [old, neu, dpMs] = [ms[0].ms, ms[1].ms, ms[2].ms];
-console.log(`spd speed-up (old/new) ${(old / neu).toFixed(2)}x; DP/SPD ratio (medians): old path ${(dpMs / old).toFixed(1)}x, new path ${(dpMs / neu).toFixed(1)}x; (fastest runs): old ${(ms[2].min / ms[0].min).toFixed(1)}x, new ${(ms[2].min / ms[1].min).toFixed(1)}x`);
+const timing = await timeAligners(timingMatrix, config.modelsDir, spdFast, spdFast.threads, [dp, tn], repeats, [
+  { name: 'spd (plain path)', aligner: spdPlain },
+  { name: 'spd (64x64 tiles)', aligner: spdTiles },
+]);
+console.log(`timing matrix (real embeddings, ${model.fingerprint}; reference from ${refVectors.length} keyframes, query from ${queryVectors.length}), spd ${spdFast.meta.training && (spdFast.meta.training as { width?: number }).width ? `width ${(spdFast.meta.training as { width: number }).width}, ` : ''}stride ${spdFast.meta.stride}`);
+console.log(formatTiming(timing));
+const ms = (name: string) => timing.table.find((x) => x.name === name)!.ms;
+console.log(`whole matrix vs 64x64 tiles (same network): ${(ms('spd (64x64 tiles)') / ms('spd')).toFixed(1)}x faster; onnxruntime alone ${ms('spd: onnxruntime').toFixed(3)} ms, the rest ${(ms('spd') - ms('spd: onnxruntime')).toFixed(3)} ms`);
 
-// 2. Equality of the two paths.
+// 2. Equality of the fast and the plain path.
 interface Diff {
   where: string;
   detail: string;
@@ -128,10 +118,10 @@ const diffs: Diff[] = [];
 let maxDelta = 0;
 let boxes = 0;
 let matrices = 0;
-async function compare(where: string, m: Matrix): Promise<void> {
+async function compare(where: string, m: Matrix, plain = spdPlain, fast = spdFast): Promise<void> {
   matrices++;
-  const a: CellBox[] = await spdOld.detect(m);
-  const b: CellBox[] = await spdNew.detect(m);
+  const a: CellBox[] = await plain.detect(m);
+  const b: CellBox[] = await fast.detect(m);
   boxes += a.length;
   if (a.length !== b.length) {
     diffs.push({ where, detail: `${a.length} vs ${b.length} boxes` });
@@ -157,13 +147,22 @@ for (const q of manifest.queries) {
   }
 }
 const libraryBlock = concat(library);
+// The fallback windows of matrices above maxCells, forced on the long matrices (both paths).
+const windowed = { ...cap, maxCells: 0, tile: 128, tileStride: 96 };
+const plainWin = await createSpdDetector(config.modelsDir, spdThreads, windowed, { reference: true });
+const fastWin = await createSpdDetector(config.modelsDir, spdThreads, windowed);
 for (const q of manifest.queries) {
-  await compare(`${q.id} x whole library`, similarityMatrix(concat(vectors.get(q.id)!), libraryBlock, dim));
+  const m = similarityMatrix(concat(vectors.get(q.id)!), libraryBlock, dim);
+  await compare(`${q.id} x whole library`, m);
+  await compare(`${q.id} x whole library (128x128 windows)`, m, plainWin, fastWin);
   pairSets.long++;
 }
-console.log(`\nequality old vs new path: ${matrices} matrices (the timing matrix, ${pairSets.pairs} query x reference pairs = ${manifest.queries.length} queries x ${manifest.references.length} references, ${pairSets.long} query x whole-library matrices), ${boxes} boxes`);
+await plainWin.close();
+await fastWin.close();
+console.log(`\nequality plain vs fast path: ${matrices} matrices (the timing matrix, ${pairSets.pairs} query x reference pairs = ${manifest.queries.length} queries x ${manifest.references.length} references, ${pairSets.long} query x whole-library matrices whole and in windows), ${boxes} boxes`);
 console.log(`  differing: ${diffs.length}; largest |difference| of any box coordinate / score / raw / diag: ${maxDelta}`);
 for (const d of diffs.slice(0, 20)) console.log(`  ${d.where}: ${d.detail}`);
-await spdOld.close();
-await spdNew.close();
+await spdPlain.close();
+await spdFast.close();
+await spdTiles.close();
 if (diffs.length) process.exitCode = 1;

@@ -15,17 +15,19 @@ Representation (mirrored exactly by src/detect/channels.ts; see models/spd-detec
   keyframes are those whose cell centre lies inside it (src/detect/boxes.ts toFrameSegment), which the
   matcher reports as [t_first - interval/2, t_last + interval/2] (keyframeSpan). Query rows are the
   max over the keyframe and its picture-in-picture views, as the matcher computes them.
-  Channels are computed on the WHOLE matrix, then cut into TILE x TILE tiles (zero padding, mask 0):
+  Channels are computed on the WHOLE matrix, which the network sees WHOLE (fully convolutional),
+  zero-padded to a multiple of the output stride (mask 0 in the padding); only matrices above
+  inference.maxCells are cut into large overlapping windows (src/detect/tiling.ts):
     0 sim      clip(s, -1, 1)                                  absolute similarity (encoder-specific)
-    1 rowrel   clip((s - rowmax) / sd, -4, 0) / 4 + 1          1 at the best reference frame of a query frame
-    2 colrel   clip((s - colmax) / sd, -4, 0) / 4 + 1          1 at the best query frame of a reference frame
-    3 z        clip((s - mean) / sd, -3, 5) / 3                per-matrix standardised similarity
+    1 rowrel   clip(s/sd - rowmax/sd, -4, 0) / 4 + 1          1 at the best reference frame of a query frame
+    2 colrel   clip(s/sd - colmax/sd, -4, 0) / 4 + 1          1 at the best query frame of a reference frame
+    3 z        clip(s/sd - mean/sd, -3, 5) / 3                per-matrix standardised similarity
     4 mask     1 inside the matrix, 0 in padding
   mean, sd: over all cells of the matrix (sd floored at 0.02). Channels 1-3 are invariant to affine
   changes of the similarity scale, which keeps the detector usable across encoders.
 
-Output: [N, 5, G, G], G = TILE / STRIDE; location (gy, gx) has its centre at cell
-(gy*STRIDE + STRIDE/2, gx*STRIDE + STRIDE/2) of the tile; channel 0 = score in 0..1 (P(location lies
+Input [N, 5, H, W] (H, W multiples of STRIDE). Output: [N, 5, H / STRIDE, W / STRIDE]; location (gy, gx)
+has its centre at cell (gy*STRIDE + STRIDE/2, gx*STRIDE + STRIDE/2) of the input window; channel 0 = score in 0..1 (P(location lies
 on a copy band) with --loss focal, the default; the IoU of its own box with --loss qfl), channels
 1..4 = distances (cells) from the centre to the box edges (query start, query end, reference start,
 reference end).
@@ -43,7 +45,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 FORMAT = 'vidtrace-spd-detector'
-VERSION = 1
+VERSION = 2
 CHANNELS = ['sim', 'rowrel', 'colrel', 'z', 'mask']
 SD_FLOOR = 0.02
 REL_CLIP = 4.0
@@ -54,37 +56,37 @@ Z_LO, Z_HI, Z_SCALE = -3.0, 5.0, 3.0
 # Channels (keep in sync with src/detect/channels.ts)
 
 def build_channels(sim):
-    """sim [R, C] float -> [4, R, C] float32 (sim, rowrel, colrel, z); the mask is added by tiling."""
+    """sim [R, C] float -> [4, R, C] float32 (sim, rowrel, colrel, z); the mask is added with the window.
+    Same arithmetic as src/detect/channels.ts (every channel an affine function of s / sd)."""
     s = np.clip(sim.astype(np.float64), -1.0, 1.0)
     mean = s.mean()
-    sd = max(math.sqrt(((s - mean) ** 2).mean()), SD_FLOOR)
+    sd = max(math.sqrt(max(0.0, (s * s).mean() - mean * mean)), SD_FLOOR)
+    inv = 1.0 / sd
+    si = s * inv
     rowmax = s.max(axis=1, keepdims=True)
     colmax = s.max(axis=0, keepdims=True)
     out = np.empty((4,) + s.shape, np.float32)
     out[0] = s
-    out[1] = np.clip((s - rowmax) / sd, -REL_CLIP, 0.0) / REL_CLIP + 1.0
-    out[2] = np.clip((s - colmax) / sd, -REL_CLIP, 0.0) / REL_CLIP + 1.0
-    out[3] = np.clip((s - mean) / sd, Z_LO, Z_HI) / Z_SCALE
+    out[1] = np.clip(si - rowmax * inv, -REL_CLIP, 0.0) * (1.0 / REL_CLIP) + 1.0
+    out[2] = np.clip(si - colmax * inv, -REL_CLIP, 0.0) * (1.0 / REL_CLIP) + 1.0
+    out[3] = np.clip(si - mean * inv, Z_LO, Z_HI) * (1.0 / Z_SCALE)
     return out
 
 
-def cut_tile(planes, r0, c0, tile):
-    """planes [4, R, C] -> [5, tile, tile] with zero padding and the validity mask."""
+def cut_window(planes, r0, c0, h, w):
+    """planes [4, R, C] -> [5, h, w]: the window at (r0, c0), zero padding and the validity mask."""
     _, R, C = planes.shape
-    t = np.zeros((5, tile, tile), np.float32)
-    h = min(tile, R - r0)
-    w = min(tile, C - c0)
-    t[:4, :h, :w] = planes[:, r0:r0 + h, c0:c0 + w]
-    t[4, :h, :w] = 1.0
+    t = np.zeros((5, h, w), np.float32)
+    vh = max(0, min(h, R - r0))
+    vw = max(0, min(w, C - c0))
+    t[:4, :vh, :vw] = planes[:, r0:r0 + vh, c0:c0 + vw]
+    t[4, :vh, :vw] = 1.0
     return t
 
 
-def tile_origins(n, tile, stride):
-    if n <= tile:
-        return [0]
-    out = list(range(0, n - tile, stride))
-    out.append(n - tile)
-    return out
+def padded(n, stride):
+    """n rounded up to a multiple of stride (at least one stride)."""
+    return max(stride, -(-n // stride) * stride)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -105,6 +107,11 @@ class Block(nn.Module):
         return F.relu(x + self.bn2(self.pw(y)))
 
 
+def receptive_field(stride, dilations):
+    """Cells seen by one output location: the stem's stride-wide patch plus 2*d grid cells per 3x3 block."""
+    return stride * (1 + 2 * sum(dilations))
+
+
 class SpdNet(nn.Module):
     def __init__(self, cin=5, width=32, stride=4, dilations=(1, 2, 4, 8, 1), box_scale=4.0):
         super().__init__()
@@ -120,13 +127,73 @@ class SpdNet(nn.Module):
         nn.init.zeros_(self.reg.weight)
         nn.init.constant_(self.reg.bias, 0.5)
 
-    def raw(self, x):
+        # Set by freeze_bn: BatchNorm layers stay in eval mode (running statistics) even in train().
+        self.bn_frozen = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.bn_frozen:
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.eval()
+        return self
+
+    def logits(self, x):
+        """Score logit [N,1,..] and pre-activation distances [N,4,..] (what the ONNX export outputs)."""
         f = self.blocks(F.relu(self.bn(self.stem(x))))
-        return self.cls(f), F.softplus(self.reg(f)) * self.box_scale
+        return self.cls(f), self.reg(f)
+
+    def raw(self, x):
+        logit, reg = self.logits(x)
+        return logit, F.softplus(reg) * self.box_scale
 
     def forward(self, x):
         logit, dist = self.raw(x)
         return torch.cat([torch.sigmoid(logit), dist], 1)
+
+
+class Channels(nn.Module):
+    """build_channels + window padding as graph operations, so that inference hands onnxruntime the raw
+    similarities: sim [N, 1, H, W] (any values in the padding) and valid [N, 2] = valid rows and columns
+    of each window (the top-left part) -> [N, 5, H, W] = the five channels, zero in the padding, mask.
+    Statistics over the valid cells of each window (for the whole matrix: build_channels' statistics;
+    float32 here, float64 there: |difference| ~1e-7). Clipping the similarity is the first operation."""
+
+    def forward(self, sim, valid):
+        N, _, H, W = sim.shape
+        ry = (torch.arange(H, dtype=sim.dtype).view(1, 1, H, 1) < valid[:, 0].view(-1, 1, 1, 1)).to(sim.dtype)
+        rx = (torch.arange(W, dtype=sim.dtype).view(1, 1, 1, W) < valid[:, 1].view(-1, 1, 1, 1)).to(sim.dtype)
+        mask = ry * rx
+        v = sim.clamp(-1.0, 1.0) * mask
+        n = (valid[:, 0] * valid[:, 1]).view(-1, 1, 1, 1)
+        mean = v.sum(dim=(2, 3), keepdim=True) / n
+        var = (v * v).sum(dim=(2, 3), keepdim=True) / n - mean * mean
+        inv = 1.0 / var.clamp(min=0.0).sqrt().clamp(min=SD_FLOOR)
+        low = v - 2.0 * (1.0 - mask)  # padding lies below every value: never a row or column maximum
+        rowmax = low.amax(dim=3, keepdim=True)
+        colmax = low.amax(dim=2, keepdim=True)
+        vi = v * inv
+        rowrel = (vi - rowmax * inv).clamp(min=-REL_CLIP) * (1.0 / REL_CLIP) + 1.0
+        colrel = (vi - colmax * inv).clamp(min=-REL_CLIP) * (1.0 / REL_CLIP) + 1.0
+        z = (vi - mean * inv).clamp(Z_LO, Z_HI) * (1.0 / Z_SCALE)
+        return torch.cat([v, rowrel * mask, colrel * mask, z * mask, mask], 1)
+
+
+class Export(nn.Module):
+    """What model.onnx computes: inputs sim [N, 1, H, W] and valid [N, 2] (Channels), output
+    [N, 5, H/stride, W/stride] = score logit and the four pre-activation distances. The activations
+    (score = sigmoid, distance = softplus(x) * box_scale, torch's softplus with threshold 20) are applied
+    by src/detect/boxes.ts to the few locations it decodes: in the graph, softplus over every location
+    was a third of onnxruntime's time; the channels in the graph take a third of what JS took."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.channels = Channels()
+        self.net = net
+
+    def forward(self, sim, valid):
+        logit, reg = self.net.logits(self.channels(sim, valid))
+        return torch.cat([logit, reg], 1)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -292,15 +359,15 @@ def augment(m, boxes, rng):
     return np.ascontiguousarray(m, dtype=np.float32), boxes
 
 
-def targets(boxes, tile, stride, valid_h, valid_w):
-    """Per-location assignment. Returns pos [G,G] bool, box [4,G,G] (q0,r0,q1,r1), ignore [G,G] bool."""
-    G = tile // stride
-    cy = (np.arange(G) * stride + stride / 2.0)[:, None] * np.ones((1, G))
-    cx = (np.arange(G) * stride + stride / 2.0)[None, :] * np.ones((G, 1))
-    best_area = np.full((G, G), np.inf)
-    pos = np.zeros((G, G), bool)
-    ign = np.zeros((G, G), bool)
-    tgt = np.zeros((4, G, G), np.float32)
+def targets(boxes, H, W, stride):
+    """Per-location assignment on a [H/stride, W/stride] grid. Returns pos bool, box [4,GH,GW] (q0,r0,q1,r1), ignore bool."""
+    GH, GW = H // stride, W // stride
+    cy = (np.arange(GH) * stride + stride / 2.0)[:, None] * np.ones((1, GW))
+    cx = (np.arange(GW) * stride + stride / 2.0)[None, :] * np.ones((GH, 1))
+    best_area = np.full((GH, GW), np.inf)
+    pos = np.zeros((GH, GW), bool)
+    ign = np.zeros((GH, GW), bool)
+    tgt = np.zeros((4, GH, GW), np.float32)
     for (q0, r0, q1, r1), ok in boxes:
         # Distance of every location centre to the band (the box diagonal).
         dq, dr = q1 - q0, r1 - r0
@@ -311,8 +378,8 @@ def targets(boxes, tile, stride, valid_h, valid_w):
         near = inside & (dist <= 0.75 * stride)
         # The location closest to the box centre is always positive (short copies).
         mq, mr = (q0 + q1) / 2, (r0 + r1) / 2
-        gy = min(G - 1, max(0, int(mq // stride)))
-        gx = min(G - 1, max(0, int(mr // stride)))
+        gy = min(GH - 1, max(0, int(mq // stride)))
+        gx = min(GW - 1, max(0, int(mr // stride)))
         near[gy, gx] = True
         if not ok:
             ign |= near | (inside & (dist <= 1.5 * stride))
@@ -329,26 +396,33 @@ def targets(boxes, tile, stride, valid_h, valid_w):
     return pos, tgt, ign
 
 
-def sample(data, rng, tile, stride):
+def sample(data, rng, max_rows, max_cols, stride):
+    """One training window: a composed + augmented matrix, its channels computed on the whole matrix,
+    cut to a random window of at most (max_rows, max_cols) cells (biased toward windows holding a
+    copy); matrices that fit are taken whole, as inference takes them. Returns (planes window
+    [4, h, w], h, w, boxes in window cells with an ok flag)."""
     m, boxes = compose(data, rng)
     m, boxes = augment(m, boxes, rng)
     R, C = m.shape
     planes = build_channels(m)
-    # Random tile window; biased toward windows holding a copy.
-    def start(n, lo_hi=None):
-        if n <= tile:
+    # Window size: the whole matrix when it fits, else a random size between half the cap and the cap
+    # (the receptive field then also sees window edges that cut through content, as tiling does).
+    th = R if R <= max_rows else int(rng.randint(max(8, max_rows // 2), max_rows + 1))
+    tw = C if C <= max_cols else int(rng.randint(max(8, max_cols // 2), max_cols + 1))
+
+    def start(n, t, lo_hi=None):
+        if n <= t:
             return 0
         if lo_hi is not None:
-            lo = int(max(0, min(n - tile, math.floor(lo_hi[1]) - tile + 2)))
-            hi = int(min(n - tile, max(0, math.ceil(lo_hi[0]) - 2)))
+            lo = int(max(0, min(n - t, math.floor(lo_hi[1]) - t + 2)))
+            hi = int(min(n - t, max(0, math.ceil(lo_hi[0]) - 2)))
             if lo <= hi:
                 return rng.randint(lo, hi + 1)
-        return rng.randint(0, n - tile + 1)
+        return rng.randint(0, n - t + 1)
     focus = boxes[rng.randint(len(boxes))] if boxes and rng.rand() < 0.7 else None
-    r0 = start(R, None if focus is None else (focus[0], focus[2]))
-    c0 = start(C, None if focus is None else (focus[1], focus[3]))
-    x = cut_tile(planes, r0, c0, tile)
-    h, w = min(tile, R - r0), min(tile, C - c0)
+    r0 = start(R, th, None if focus is None else (focus[0], focus[2]))
+    c0 = start(C, tw, None if focus is None else (focus[1], focus[3]))
+    h, w = min(th, R - r0), min(tw, C - c0)
     tboxes = []
     for (a, b, c, d) in boxes:
         qa, qc = max(a - r0, 0), min(c - r0, h)
@@ -358,24 +432,71 @@ def sample(data, rng, tile, stride):
         # A box clipped to a sliver by the window is ignored rather than taught as a copy.
         ok = (qc - qa) >= min(2.0, c - a) and (rd - rb) >= min(2.0, d - b)
         tboxes.append(((qa, rb, qc, rd), ok))
-    pos, tgt, ign = targets(tboxes, tile, stride, h, w)
-    return x, pos, tgt, ign
+    return planes[:, r0:r0 + h, c0:c0 + w], h, w, tboxes
 
 
-def batch(data, rng, n, tile, stride):
-    xs, ps, ts, igs = zip(*[sample(data, rng, tile, stride) for _ in range(n)])
-    return (torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ts)), torch.from_numpy(np.stack(igs)))
+def batches(data, rng, n, max_rows, max_cols, stride, chunks=4):
+    """`chunks` batches of n windows: 4n samples sorted by padded area and cut into groups, each padded
+    (zeros, mask 0) to its largest member, so that small pair matrices are not padded to long ones.
+    Every batch holds windows that fill it exactly (their right/bottom edge is the input edge, as at
+    inference) and smaller ones with mask-0 padding."""
+    samples = [sample(data, rng, max_rows, max_cols, stride) for _ in range(n * chunks)]
+    samples.sort(key=lambda x: padded(x[1], stride) * padded(x[2], stride))
+    out = []
+    for k in range(chunks):
+        group = samples[k * n:(k + 1) * n]
+        H = max(padded(x[1], stride) for x in group)
+        W = max(padded(x[2], stride) for x in group)
+        xs, ps, ts, igs = [], [], [], []
+        for planes, h, w, tboxes in group:
+            x = np.zeros((5, H, W), np.float32)
+            x[:4, :h, :w] = planes
+            x[4, :h, :w] = 1.0
+            pos, tgt, ign = targets(tboxes, H, W, stride)
+            xs.append(x)
+            ps.append(pos)
+            ts.append(tgt)
+            igs.append(ign)
+        out.append((torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ts)), torch.from_numpy(np.stack(igs))))
+    order = rng.permutation(chunks)
+    return [out[i] for i in order]
+
+
+@torch.no_grad()
+def freeze_bn(model, data, rng, max_rows, max_cols, stride, batches_n=60, n=8):
+    """BatchNorm statistics for inference, then frozen. Training batches are grouped by size (small pair
+    matrices together, long compositions together), so their batch statistics differ from group to group
+    and from what a single whole matrix gives at inference. Here: running statistics re-estimated as the
+    plain average over batches of n samples of mixed sizes (each padded to the largest, mask 0), then the
+    layers are put in eval mode for the rest of training, so that the final weights are trained with exactly
+    the normalisation inference applies."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.bn_frozen = False
+    model.train()
+    for _ in range(batches_n):
+        group = [sample(data, rng, max_rows, max_cols, stride) for _ in range(n)]
+        H = max(padded(x[1], stride) for x in group)
+        W = max(padded(x[2], stride) for x in group)
+        x = np.zeros((n, 5, H, W), np.float32)
+        for k, (planes, h, w, _) in enumerate(group):
+            x[k, :4, :h, :w] = planes
+            x[k, 4, :h, :w] = 1.0
+        model(torch.from_numpy(x))
+    model.bn_frozen = True
+    model.train()
 
 
 # ------------------------------------------------------------------------------------------------
 # Loss
 
 def decode(dist, stride):
-    """dist [B,4,G,G] (dq0, dq1, dr0, dr1) -> boxes [B,4,G,G] (q0, r0, q1, r1) in tile cells."""
-    B, _, G, _ = dist.shape
-    c = torch.arange(G, dtype=dist.dtype) * stride + stride / 2.0
-    cy = c.view(1, G, 1).expand(B, G, G)
-    cx = c.view(1, 1, G).expand(B, G, G)
+    """dist [B,4,GH,GW] (dq0, dq1, dr0, dr1) -> boxes [B,4,GH,GW] (q0, r0, q1, r1) in window cells."""
+    B, _, GH, GW = dist.shape
+    cy = (torch.arange(GH, dtype=dist.dtype) * stride + stride / 2.0).view(1, GH, 1).expand(B, GH, GW)
+    cx = (torch.arange(GW, dtype=dist.dtype) * stride + stride / 2.0).view(1, 1, GW).expand(B, GH, GW)
     return torch.stack([cy - dist[:, 0], cx - dist[:, 2], cy + dist[:, 1], cx + dist[:, 3]], 1)
 
 
@@ -419,7 +540,7 @@ def loss_fn(model, x, pos, tgt, ign, stride, kind='qfl'):
 
 
 # ------------------------------------------------------------------------------------------------
-# Validation (quick: pair-level, same decode as inference without the cross-tile fusion)
+# Validation (quick: pair-level, whole-matrix inference + NMS, without calibration and overlap resolution)
 
 def nms(boxes, scores, iou_thr):
     order = np.argsort(-scores)
@@ -438,33 +559,26 @@ def nms(boxes, scores, iou_thr):
     return keep
 
 
-@torch.no_grad()
-def detect(model, m, tile, tile_stride, stride, min_score=0.05, iou_thr=0.5):
+def model_input(m, stride):
+    """The whole matrix as the network's input [1, 5, H, W]: channels, zero-padded to multiples of stride, mask 0 in the padding."""
     R, C = m.shape
-    planes = build_channels(m)
-    tiles, origins = [], []
-    for r0 in tile_origins(R, tile, tile_stride):
-        for c0 in tile_origins(C, tile, tile_stride):
-            tiles.append(cut_tile(planes, r0, c0, tile))
-            origins.append((r0, c0))
-    y = model(torch.from_numpy(np.stack(tiles))).numpy()
-    G = tile // stride
-    c = np.arange(G) * stride + stride / 2.0
-    allb, alls = [], []
-    for (r0, c0), t in zip(origins, y):
-        s = t[0]
-        gy, gx = np.nonzero(s >= min_score)
-        if gy.size == 0:
-            continue
-        cy, cx = c[gy] + r0, c[gx] + c0
-        b = np.stack([cy - t[1, gy, gx], cx - t[3, gy, gx], cy + t[2, gy, gx], cx + t[4, gy, gx]], 1)
-        b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, R)
-        b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, C)
-        allb.append(b)
-        alls.append(s[gy, gx])
-    if not allb:
+    return cut_window(build_channels(m), 0, 0, padded(R, stride), padded(C, stride))[None]
+
+
+@torch.no_grad()
+def detect(model, m, stride, min_score=0.05, iou_thr=0.5):
+    """Whole-matrix inference (what src/detect/ does below inference.maxCells) + NMS, boxes in cells."""
+    R, C = m.shape
+    y = model(torch.from_numpy(model_input(m, stride)))[0].numpy()
+    s = y[0]
+    gy, gx = np.nonzero(s >= min_score)
+    if gy.size == 0:
         return np.zeros((0, 4)), np.zeros(0)
-    b, s = np.concatenate(allb), np.concatenate(alls)
+    cy, cx = gy * stride + stride / 2.0, gx * stride + stride / 2.0
+    b = np.stack([cy - y[1, gy, gx], cx - y[3, gy, gx], cy + y[2, gy, gx], cx + y[4, gy, gx]], 1)
+    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, R)
+    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, C)
+    s = s[gy, gx]
     ok = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
     b, s = b[ok], s[ok]
     keep = nms(b, s, iou_thr)[:5]
@@ -509,7 +623,7 @@ def pair_pr(pred, gt):
     return P, Rc
 
 
-def validate(model, data, tile, tile_stride, stride, thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
+def validate(model, data, stride, thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
     """Matcher-like: every val query vs its candidate references; VCSL micro P/R/F1 and FAR per threshold."""
     was_training = model.training
     model.eval()
@@ -518,7 +632,7 @@ def validate(model, data, tile, tile_stride, stride, thresholds=(0.1, 0.2, 0.3, 
         per = []
         refs = {c['ref'] for c in q['candidates'][:data.index['candidates']]}
         for k in refs:
-            b, s = detect(model, data.block(q, k), tile, tile_stride, stride)
+            b, s = detect(model, data.block(q, k), stride)
             per.append((k, b, s, data.gt_cells(q, k)))
         gt_refs = {g['ref'] for g in q['gt']}
         for k in gt_refs - refs:
@@ -569,15 +683,19 @@ def main():
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--width', type=int, default=32)
     ap.add_argument('--dilations', default='1,2,4,8,1', help='one residual block per dilation')
-    ap.add_argument('--tile', type=int, default=64)
+    ap.add_argument('--max-rows', type=int, default=128, help='training windows: at most this many query cells (matrices that fit are taken whole)')
+    ap.add_argument('--max-cols', type=int, default=256, help='training windows: at most this many reference cells')
     ap.add_argument('--stride', type=int, default=4)
-    ap.add_argument('--tile-stride', type=int, default=32, help='tile step at inference (overlap = tile - tile-stride)')
+    ap.add_argument('--fallback-tile', type=int, default=256, help='inference: window side when a matrix exceeds --max-cells (tune.ts re-chooses it)')
+    ap.add_argument('--max-cells', type=int, default=1 << 20, help='inference: largest matrix (cells) run whole')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--synthetic', type=float, default=0.15, help='fraction of synthetic matrices (clean bands in structured noise)')
     ap.add_argument('--loss', choices=['qfl', 'focal'], default='focal', help='score target: on a copy band (focal, default: better top-1 / F1 on validation) or IoU of the own box (qfl, GFL)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1 by default: OpenMP spinning collapses on a shared, oversubscribed 2-core machine)')
     ap.add_argument('--eval-every', type=int, default=1000)
+    ap.add_argument('--freeze-bn', type=float, default=0.7, help='fraction of the steps after which BatchNorm statistics are re-estimated on mixed-size batches and frozen (1: never)')
     ap.add_argument('--fixture', default=None, help='parity fixture for verify.ts (default: DATA/verify.json)')
+    ap.add_argument('--export-only', action='store_true', help='no training: re-export OUT/model.pt (architecture and history from OUT/meta.json)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -593,10 +711,21 @@ def main():
     ix = data.index
     print(f'data: {data_dir} encoder {ix["fingerprint"]}, train {len(data.train)} queries, val {len(data.val)} queries ({time.time() - t0:.1f} s)', flush=True)
 
+    prev = None
+    if args.export_only:
+        with open(os.path.join(args.out, 'meta.json')) as f:
+            prev = json.load(f)
+        pt = prev['training']
+        args.width, args.stride, args.steps = pt['width'], prev['stride'], pt['steps']
+        args.dilations = ','.join(str(d) for d in pt['dilations'])
+        for k in ('batch', 'lr', 'seed', 'synthetic', 'loss'):
+            setattr(args, k, pt[k])
+        args.max_rows, args.max_cols = pt.get('windows', [args.max_rows, args.max_cols])
+        args.freeze_bn = pt.get('freezeBn', args.freeze_bn)
     dilations = tuple(int(d) for d in args.dilations.split(','))
     model = SpdNet(width=args.width, stride=args.stride, dilations=dilations)
     nparams = sum(p.numel() for p in model.parameters())
-    print(f'model: {nparams} parameters, tile {args.tile}, output stride {args.stride}', flush=True)
+    print(f'model: {nparams} parameters, width {args.width}, dilations {dilations}, receptive field {receptive_field(args.stride, dilations)} cells, output stride {args.stride}, training windows <= {args.max_rows}x{args.max_cols}', flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     warm = min(300, args.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
@@ -604,8 +733,18 @@ def main():
     best = (-1.0, None, None)
     hist = []
     run = [0.0, 0.0, 0.0]
-    for step in range(1, args.steps + 1):
-        x, pos, tgt, ign = batch(data, rng, args.batch, args.tile, args.stride)
+    queue = []
+    freeze_at = int(args.freeze_bn * args.steps) if args.freeze_bn < 1 else None
+    if prev is not None:
+        best = (prev['training']['history'][-1]['f1'] if prev['training']['history'] else 0.0, prev['training']['bestStep'], torch.load(os.path.join(args.out, 'model.pt')))
+        hist = prev['training']['history']
+    for step in range(1, 0 if prev is not None else args.steps + 1):
+        if step == freeze_at:
+            freeze_bn(model, data, rng, args.max_rows, args.max_cols, args.stride)
+            print(f'step {step}: BatchNorm statistics re-estimated on mixed-size batches and frozen', flush=True)
+        if not queue:
+            queue = batches(data, rng, args.batch, args.max_rows, args.max_cols, args.stride)
+        x, pos, tgt, ign = queue.pop()
         loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, args.stride, args.loss)
         opt.zero_grad()
         loss.backward()
@@ -616,7 +755,7 @@ def main():
         if step % 100 == 0:
             print(f'step {step}/{args.steps} loss {run[0]:.3f} (qfl {run[1]:.3f} box {run[2]:.3f}) lr {sched.get_last_lr()[0]:.2e} {time.time() - t_train:.0f} s', flush=True)
         if step % args.eval_every == 0 or step == args.steps:
-            res = validate(model, data, args.tile, args.tile_stride, args.stride)
+            res = validate(model, data, args.stride)
             # Model selection: best F1 over thresholds, false alarms above 5 % on negatives penalised.
             f1, thr = max((v['f1'] - max(0.0, v['far'] - 0.05), t) for t, v in res.items())
             hist.append(dict(step=step, f1=f1, threshold=thr, res={str(k): v for k, v in res.items()}))
@@ -624,23 +763,24 @@ def main():
             print(f'val step {step}: {line}', flush=True)
             if f1 >= best[0]:
                 best = (f1, step, {k: v.clone() for k, v in model.state_dict().items()})
-    train_seconds = time.time() - t_train
+    train_seconds = time.time() - t_train if prev is None else prev['training']['seconds']
     print(f'training: {train_seconds:.0f} s; best val F1 {best[0]:.3f} at step {best[1]}', flush=True)
     model.load_state_dict(best[2])
     model.eval()
 
     os.makedirs(args.out, exist_ok=True)
+    torch.save(best[2], os.path.join(args.out, 'model.pt'))  # PyTorch weights (not shipped): for fine-tuning / analysis
     onnx_path = os.path.join(args.out, 'model.onnx')
-    dummy = torch.zeros(2, 5, args.tile, args.tile)
-    torch.onnx.export(model, dummy, onnx_path, opset_version=17, input_names=['tiles'], output_names=['boxes'],
-                      dynamic_axes={'tiles': {0: 'n'}, 'boxes': {0: 'n'}}, do_constant_folding=True)
+    dummy = (torch.zeros(1, 1, 8 * args.stride, 16 * args.stride), torch.tensor([[8.0 * args.stride - 1, 16.0 * args.stride - 3]]))
+    torch.onnx.export(Export(model).eval(), dummy, onnx_path, opset_version=17, input_names=['sim', 'valid'], output_names=['boxes'],
+                      dynamic_axes={'sim': {0: 'n', 2: 'h', 3: 'w'}, 'valid': {0: 'n'}, 'boxes': {0: 'n', 2: 'gh', 3: 'gw'}}, do_constant_folding=True)
     import hashlib
     with open(onnx_path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
-    final = validate(model, data, args.tile, args.tile_stride, args.stride)
+    final = validate(model, data, args.stride)
     # Fit check: the same figures on 150 training queries (underfitting vs generalisation gap).
     held, data.val = data.val, data.train[::3][:150]
-    fit = validate(model, data, args.tile, args.tile_stride, args.stride)
+    fit = validate(model, data, args.stride)
     data.val = held
     print('train-subset (python decode): ' + ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}' for t, v in fit.items()), flush=True)
     meta = {
@@ -649,13 +789,14 @@ def main():
         'file': 'model.onnx',
         'sha256': sha,
         'bytes': os.path.getsize(onnx_path),
-        'input': {'name': 'tiles', 'shape': ['n', len(CHANNELS), args.tile, args.tile], 'channels': CHANNELS},
-        'output': {'name': 'boxes', 'shape': ['n', 5, args.tile // args.stride, args.tile // args.stride],
-                   'layout': 'channel 0 = raw score (0..1, calibrate with calibration), 1..4 = distances in cells from the location centre to query start, query end, reference start, reference end; location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) tile cells'},
-        'tile': args.tile,
+        'input': {'name': 'sim', 'valid': 'valid', 'shape': ['n', 1, 'h', 'w'], 'channels': CHANNELS,
+                  'layout': 'sim: the similarities of the whole matrix (or of a window of it above inference.maxCells), h and w = rows and columns rounded up to multiples of stride, padding values ignored; valid [n, 2] = valid rows and columns (float); the graph builds the channels (statistics over the valid cells) and the mask'},
+        'output': {'name': 'boxes', 'shape': ['n', 5, 'h/stride', 'w/stride'], 'boxScale': model.box_scale,
+                   'layout': 'channel 0 = score logit (raw score = sigmoid, calibrate with calibration), 1..4 = pre-activation distances: softplus(x) * boxScale cells from the location centre to query start, query end, reference start, reference end (torch softplus: x above 20 stays x); location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) window cells'},
         'stride': args.stride,
+        'receptiveField': receptive_field(args.stride, dilations),
         'channelParams': {'sdFloor': SD_FLOOR, 'relClip': REL_CLIP, 'zLo': Z_LO, 'zHi': Z_HI, 'zScale': Z_SCALE},
-        'inference': {'tileStride': args.tile_stride, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'cutContainment': 0.5, 'fuseGap': 2, 'fuseTolerance': 2.5, 'fuseRelTolerance': 0.0, 'fuseMinScore': 0.1, 'fuseSameTile': True, 'maxSegments': 5},
+        'inference': {'maxCells': args.max_cells, 'tile': args.fallback_tile, 'tileStride': args.fallback_tile - 64, 'minScore': 0.05, 'nmsIou': 0.5, 'containment': 0.8, 'cutContainment': 0.5, 'fuseGap': 2, 'fuseTolerance': 2.5, 'fuseRelTolerance': 0.0, 'fuseMinScore': 0.1, 'fuseSameTile': False, 'maxSegments': 5},
         'calibration': {'kind': 'platt', 'a': 1.0, 'b': 0.0, 'c': 0.0, 'fitted': False},
         'threshold': 0.3,
         'encoder': {'fingerprint': ix['fingerprint'], 'sha256': ix.get('encoderSha256'), 'fps': ix['fps']},
@@ -663,6 +804,7 @@ def main():
             'data': data_dir, 'sampling': ix.get('sampling'), 'queryViews': ix.get('queryViews', False), 'voteFloor': ix.get('voteFloor'),
             'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
             'steps': args.steps, 'bestStep': best[1], 'loss': args.loss, 'synthetic': args.synthetic, 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'dilations': list(dilations), 'seed': args.seed,
+            'windows': [args.max_rows, args.max_cols], 'freezeBn': args.freeze_bn,
             'parameters': nparams, 'seconds': round(train_seconds), 'torch': torch.__version__, 'createdAt': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
             'pythonValidation': {str(k): v for k, v in final.items()}, 'history': hist,
         },
@@ -677,15 +819,19 @@ def main():
         cases.append(data.block(q, k))
     big = np.concatenate([data.mats[q['key']] for q in data.val[:6]], 0)[:, :150]
     cases.append(big)
+    cases.append(np.concatenate([data.mats[q['key']] for q in data.val[:3]], 0)[:, :397])
     cases.append((vr.rand(7, 9) * 0.6).astype(np.float32))
+    cases.append((vr.rand(1, 3) * 0.6).astype(np.float32))
     fixture = []
     for m in cases:
         planes = build_channels(m)
-        t = cut_tile(planes, 0, 0, args.tile)
+        # Reference output: the network on build_channels' float64 channels (what training saw), not the graph's own channels.
+        x = model_input(m, args.stride)
         with torch.no_grad():
-            y = model(torch.from_numpy(t[None]))[0].numpy()
+            logit, reg = model.logits(torch.from_numpy(x))
+            y = torch.cat([logit, reg], 1)[0].numpy()
         fixture.append({'rows': m.shape[0], 'cols': m.shape[1], 'sim': m.astype(np.float32).ravel().tolist(),
-                        'channels': planes.ravel().tolist(), 'tile0': y.ravel().tolist()})
+                        'channels': planes.ravel().tolist(), 'input': [int(v) for v in x.shape[2:]], 'output': y.ravel().tolist()})
     with open(args.fixture or os.path.join(data_dir, 'verify.json'), 'w') as f:
         json.dump(fixture, f)
     print(f'wrote {onnx_path} ({meta["bytes"]} bytes, sha256 {sha[:12]}) and meta.json; val (python decode): ' +

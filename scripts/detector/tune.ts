@@ -12,6 +12,9 @@
  * defaults) → seconds with keyframeSpan (keyframe i at i/fps, half an interval on either side).
  * Not simulated: snapping segment ends to query shot cuts (src/library/boundaries.ts; needs video
  * decoding), which `vidtrace match` applies after all of this.
+ *   4. the fallback windows of matrices above inference.maxCells, on long matrices (each val query
+ *      against its whole library), compared with whole-matrix inference,
+ *   5. speed on a 120×600 matrix (SPD, its channel and onnxruntime parts, DP, TN: timing.ts),
  * then writes calibration, threshold, inference options and validation metrics (SPD and, for
  * comparison, TN and DP on the same pairs) into meta.json, and models/spd-detector/card.md.
  *
@@ -20,7 +23,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../../src/config.js';
+import { PROJECT_ROOT, loadConfig } from '../../src/config.js';
 import { calibrate, toFrameSegment, type CellBox } from '../../src/detect/boxes.js';
 import { loadSpdMeta, SPD_DIR, type SpdInferenceOptions } from '../../src/detect/meta.js';
 import { createSpdDetector } from '../../src/detect/spd-detector.js';
@@ -31,6 +34,7 @@ import { resolveQueryOverlaps, type Claim } from '../../src/match/overlaps.js';
 import type { Matrix } from '../../src/match/similarity.js';
 import type { FrameSegment } from '../../src/match/temporal-network.js';
 import { readNpy, type DetectorIndex } from '../../datasets/matrices.js';
+import { formatTiming, timeAligners } from './timing.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -90,6 +94,29 @@ function loadLong(): { sim: Matrix; gt: Box[] }[] {
       const gt = q.gt.flatMap((g) => g.cells.map(([q0, r0, q1, r1]) => [q0, r0 + refs[g.ref].offset, q1, r1 + refs[g.ref].offset] as Box));
       return { sim: { rows: shape[0], cols: shape[1], data }, gt };
     });
+}
+
+/**
+ * A 120×600 matrix (2-min query × 10-min reference at 1 fps, as bench/copy.ts timeAligners) from
+ * validation data: the rows of the positive val queries of one library stacked (cycled) to 120, the
+ * library's keyframes cycled to 600 columns.
+ */
+function timingMatrix(rows = 120, cols = 600): Matrix {
+  const qs = index.queries.filter((q) => q.split === 'val' && !q.negative && q.rows > 0);
+  const lib = qs[0].library;
+  const libFrames = index.libraries[lib].frames;
+  const source: Float32Array[] = [];
+  for (const q of qs.filter((x) => x.library === lib)) {
+    const { data } = readNpy(path.join(dataDir, q.file));
+    for (let i = 0; i < q.rows; i++) source.push(data.subarray(i * libFrames, (i + 1) * libFrames));
+    if (source.length >= rows) break;
+  }
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const src = source[i % source.length];
+    for (let j = 0; j < cols; j++) data[i * cols + j] = src[j % libFrames];
+  }
+  return { rows, cols, data };
 }
 
 /** Segment → seconds exactly as src/match/matcher.ts (keyframe i at time i / fps, keyframeSpan). */
@@ -338,13 +365,13 @@ async function main(): Promise<void> {
     console.log(`  ${n} candidates: F1 ${mm.f1.toFixed(3)} top1 ${mm.top1.toFixed(3)} FAR ${mm.far.toFixed(3)}`);
   }
   await spdC.close();
-  // 4. Tile step, on long matrices: every val query against its whole library as ONE long reference
-  //    (all references concatenated: 300-500 columns, so bands meet tile borders). Largest step
-  //    (fewest tiles, fastest) whose long-matrix F1 is within 0.01 of the best.
+  // 4. Long matrices: every val query against its whole library as ONE long reference (all
+  //    references concatenated: 300-500 columns). Run whole (what every matrix below maxCells gets),
+  //    and through the fallback windows of matrices above maxCells (forced here with maxCells 0): the
+  //    window size / overlap / cut containment of the fallback = the best long-matrix F1 (ties: larger windows).
   const longCases = loadLong();
-  const strides: { tileStride: number; fuseRelTolerance: number; cutContainment: number; f1: number; precision: number; recall: number; msPerMatrix: number }[] = [];
-  for (const tileStride of [32, 40, 48, 56]) for (const fuseRelTolerance of [0, 0.1]) for (const cutContainment of [0.5, 0.8]) {
-    const det = await createSpdDetector(modelsDir, 2, { ...inference, tileStride, fuseRelTolerance, cutContainment });
+  const runLong = async (o: Partial<SpdInferenceOptions>) => {
+    const det = await createSpdDetector(modelsDir, 2, { ...inference, ...o });
     const t = performance.now();
     const pairs: { pred: Box[]; gt: Box[] }[] = [];
     for (const lc of longCases) {
@@ -353,14 +380,26 @@ async function main(): Promise<void> {
     }
     const ms = (performance.now() - t) / longCases.length;
     await det.close();
-    const e = evaluatePairs(pairs);
-    strides.push({ tileStride, fuseRelTolerance, cutContainment, f1: e.f1, precision: e.precision, recall: e.recall, msPerMatrix: ms });
-    console.log(`  long matrices, tile step ${tileStride}, fusion tolerance +${fuseRelTolerance}·length, cut containment ${cutContainment}: F1 ${e.f1.toFixed(3)} (P ${e.precision.toFixed(3)} R ${e.recall.toFixed(3)}), ${ms.toFixed(1)} ms/matrix`);
+    return { ...evaluatePairs(pairs), msPerMatrix: ms };
+  };
+  const whole = await runLong({});
+  console.log(`  long matrices, whole: F1 ${whole.f1.toFixed(3)} (P ${whole.precision.toFixed(3)} R ${whole.recall.toFixed(3)}), ${whole.msPerMatrix.toFixed(1)} ms/matrix`);
+  const windows: { tile: number; tileStride: number; cutContainment: number; f1: number; precision: number; recall: number; msPerMatrix: number }[] = [];
+  for (const tile of [128, 256].filter((t) => t % meta.stride === 0)) for (const overlap of [32, 64]) for (const cutContainment of [0.5, 0.8]) {
+    const tileStride = tile - overlap;
+    const e = await runLong({ maxCells: 0, tile, tileStride, cutContainment });
+    windows.push({ tile, tileStride, cutContainment, f1: e.f1, precision: e.precision, recall: e.recall, msPerMatrix: e.msPerMatrix });
+    console.log(`  long matrices, fallback windows ${tile} step ${tileStride}, cut containment ${cutContainment}: F1 ${e.f1.toFixed(3)} (P ${e.precision.toFixed(3)} R ${e.recall.toFixed(3)}), ${e.msPerMatrix.toFixed(1)} ms/matrix`);
   }
-  const bestLong = Math.max(...strides.map((x) => x.f1));
-  // Within 0.01 of the best: the largest tile step (fewest tiles), then the best F1.
-  const pickStride = strides.filter((x) => x.f1 >= bestLong - 0.01).sort((a, b) => b.tileStride - a.tileStride || b.f1 - a.f1)[0];
-  meta.inference = { ...inference, tileStride: pickStride.tileStride, fuseRelTolerance: pickStride.fuseRelTolerance, cutContainment: pickStride.cutContainment };
+  const bestWin = Math.max(...windows.map((x) => x.f1));
+  const pickWin = windows.filter((x) => x.f1 >= bestWin - 0.01).sort((a, b) => b.tile - a.tile || b.tileStride - a.tileStride || b.f1 - a.f1)[0];
+  meta.inference = { ...inference, tile: pickWin.tile, tileStride: pickWin.tileStride, cutContainment: pickWin.cutContainment };
+  // 5. Speed on a 120×600 matrix against the classical aligners (threads as the library configures them).
+  const threads = loadConfig().threads;
+  const spdT = await createSpdDetector(modelsDir, threads, meta.inference);
+  const timing = await timeAligners(timingMatrix(), modelsDir, spdT, spdT.threads, classicalAligners, 41);
+  await spdT.close();
+  console.log(formatTiming(timing).replace(/^/gm, '  '));
   meta['validation'] = {
     note: 'held-out training-seed queries vs their kNN-voted candidates (as vidtrace match); not the evaluation seed',
     seeds: index.valSeeds,
@@ -371,9 +410,15 @@ async function main(): Promise<void> {
     maxFar,
     spd: { threshold: chosen.threshold, ...chosen.m, msPerPair: spdRun.ms },
     candidates: { matcher: DEFAULT_MATCH.candidates, gtAmongCandidates: cases.filter((c) => c.q.gt.length > 0 && c.missedGt.length === 0).length, positives: cases.filter((c) => c.q.gt.length > 0).length, byCandidates },
-    longMatrices: { note: 'val query x its whole library as one long reference (cells)', cases: longCases.length, byTileStride: strides },
+    longMatrices: {
+      note: 'val query x its whole library as one long reference (cells): whole-matrix inference, and the fallback windows of matrices above maxCells forced on them',
+      cases: longCases.length,
+      whole: { f1: whole.f1, precision: whole.precision, recall: whole.recall, msPerMatrix: whole.msPerMatrix },
+      fallbackWindows: windows,
+    },
     ...classical,
     reliability,
+    speed: { note: '120x600 matrix from validation rows (2-min query x 10-min reference at 1 fps); same machine, same moment, interleaved runs', ...timing },
   };
   writeFileSync(metaPath, JSON.stringify(meta, null, 1) + '\n');
   const m = chosen.m;
@@ -414,26 +459,31 @@ function calibrationTable(scored: Scored[], cases: QueryCase[]): { bin: string; 
 function writeCard(dir: string, meta: Record<string, any>): void {
   const t = meta.training;
   const v = meta.validation;
+  const inf = meta.inference;
   const pct = (x: number) => (100 * x).toFixed(1);
   const bytes = statSync(path.join(dir, meta.file)).size;
   const fam = Object.entries(v.spd.recallByFamily as Record<string, number>);
   const tn = v.tn.tuned;
   const dp = v.dp.tuned;
+  const dil = (t.dilations ?? [1, 2, 4, 8, 1]) as number[];
   const hist = (t.history as { step: number; f1: number; threshold: number }[]).map((h) => `${h.step}: ${h.f1.toFixed(3)}`).join(', ');
+  const sp = v.speed as { rows: number; cols: number; repeats: number; threads: number; table: { name: string; ms: number; min: number; segments?: number }[]; dpOverSpd: number; dpOverSpdFastest: number };
+  const lm = v.longMatrices;
   const card = `# spd-detector — copied-segment detector on similarity matrices
 
 Learned alternative to the temporal-network / DP aligners (issue 3; after SPD, Jiang et al. ACM MM 2021,
 and VCSL, He et al. CVPR 2022). A copied segment shows as a bright, roughly diagonal band in the
 query × reference keyframe-similarity matrix; this model finds it as a box
-(query start, query end, reference start, reference end). Used by \`vidtrace match\` by default when
-this file exists (\`--aligner tn|dp\` select the classical aligners). Inference: \`src/detect/\`.
+(query start, query end, reference start, reference end). Selected with \`vidtrace match --aligner spd\`
+(the default aligner is set in src/library/library.ts). Inference: \`src/detect/\`.
 
 | | |
 |---|---|
-| file | \`model.onnx\` (${bytes} bytes, ${t.parameters} parameters, ONNX opset 17, sha256 \`${String(meta.sha256).slice(0, 16)}…\`) |
-| trained with encoder | \`${meta.encoder.fingerprint}\` at ${meta.encoder.fps} fps (matrices are encoder-specific: retrain with \`bash scripts/detector/train.sh\` after changing the encoder) |
+| file | \`model.onnx\` (${bytes} bytes, ${t.parameters} parameters, ONNX opset 17, sha256 \`${String(meta.sha256).slice(0, 16)}…\`), meta format version ${meta.version} |
+| trained with encoder | \`${meta.encoder.fingerprint}\` at ${meta.encoder.fps} fps (matrices are encoder-specific: retrain with \`VIDTRACE_MODEL=<id> bash scripts/detector/train.sh\` after changing the encoder) |
 | license | same as the project (MIT); trained here from scratch on data generated by \`datasets/generate.ts\` from the dev clips |
 | created | ${t.createdAt}, torch ${t.torch}, CPU |
+| speed | ${sp.table.find((x) => x.name === 'spd')!.ms.toFixed(2)} ms per 120×600 pair (DP ${(sp.table.find((x) => x.name === 'dp')?.ms ?? NaN).toFixed(2)} ms: **DP/SPD ${sp.dpOverSpd.toFixed(1)}×**), see "Speed" |
 
 ## Input representation
 
@@ -441,52 +491,56 @@ One cell = one (query keyframe, reference keyframe) pair, i.e. 1 s × 1 s at 1 f
 i/fps (\`fps=N:round=up\` sampling, sampling rule \`${meta.training.sampling ?? '?'}\`) at the centre of cell [i, i+1): GT cells = seconds × fps + 0.5
 (\`secondsToCell\`), a box's keyframes are those whose cell centre it contains (\`toFrameSegment\`), reported by the matcher as
 [t_first − interval/2, t_last + interval/2] (\`keyframeSpan\`). A query row is the max over the keyframe and its
-picture-in-picture views (\`queryReferenceSimilarity\`, as \`vidtrace match\`). Five channels,
-computed on the **whole** matrix and then cut into ${meta.tile}×${meta.tile} tiles
-(\`src/detect/channels.ts\` = \`build_channels\` in \`train_detector.py\`, checked by \`verify.ts\`):
+picture-in-picture views (\`queryReferenceSimilarity\`, as \`vidtrace match\`). Five channels, computed on the **whole**
+matrix (\`src/detect/channels.ts\` = \`build_channels\` in \`train_detector.py\`, checked by \`verify.ts\`):
 
 | channel | value | why |
 |---|---|---|
 | sim | clip(s, -1, 1) | absolute similarity: what separates a copy from look-alike footage for *this* encoder |
-| rowrel | clip((s − rowmax)/sd, −4, 0)/4 + 1 | 1 at each query frame's best reference frame: the band is a ridge of row maxima |
-| colrel | clip((s − colmax)/sd, −4, 0)/4 + 1 | same per reference frame; rowrel·colrel high = mutual nearest neighbours |
-| z | clip((s − mean)/sd, −3, 5)/3 | per-matrix standardised similarity |
-| mask | 1 in the matrix, 0 in padding | short matrices (most dev pairs are < 64 × 64) are zero-padded to a tile |
+| rowrel | clip(s/sd − rowmax/sd, −4, 0)/4 + 1 | 1 at each query frame's best reference frame: the band is a ridge of row maxima |
+| colrel | clip(s/sd − colmax/sd, −4, 0)/4 + 1 | same per reference frame; rowrel·colrel high = mutual nearest neighbours |
+| z | clip(s/sd − mean/sd, −3, 5)/3 | per-matrix standardised similarity |
+| mask | 1 in the matrix, 0 in padding | the input is padded to multiples of the stride |
 
 mean / sd over the whole matrix (sd ≥ ${meta.channelParams.sdFloor}). Channels 2-4 do not change under an affine
 change of the similarity scale, so the detector degrades gracefully when the encoder changes; the raw
-channel still lets it learn the absolute level of the encoder it was trained with. Fixed 64-cell
-tiles (1 min × 1 min at 1 fps) rather than a resize: resizing would change the band slope and make a
-3-s copy in a 10-min reference vanish; tiles keep 1 cell = 1 s at every matrix size. Tiles overlap
-by ${meta.tile - meta.inference.tileStride} cells (stride ${meta.inference.tileStride}); a band cut by tile borders is fused back
-(\`fuseBands\`), duplicates are removed by NMS with containment suppression.
+channel still lets it learn the absolute level of the encoder it was trained with.
+
+**Whole-matrix inference.** The network is fully convolutional: a matrix of up to ${inf.maxCells} cells is ONE input
+[1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, zero padding with mask 0), written once into a
+reused buffer, one onnxruntime call; only the output locations scoring ≥ minScore are decoded, the ${inf.preNmsTopK ?? 100} best become boxes,
+then NMS. No resizing (1 cell = 1 s at every matrix size) and no tiles: each output location sees ${meta.receptiveField ?? '?'} × ${meta.receptiveField ?? '?'} cells
+of real context. Only larger matrices (hours × hours) are cut into ${inf.tile}×${inf.tile} windows every ${inf.tileStride} cells
+(memory bound), whose pieces of one band are fused back (\`fuseBands\`, NMS with containment for pieces cut by a window border).
 
 ## Model
 
-Anchor-free, single level, FCOS/GFL-style: ${meta.stride}×${meta.stride} patchify stem (stride ${meta.stride}, width ${t.width}) → ${(t.dilations ?? [1, 2, 4, 8, 1]).length} depthwise-separable
-residual blocks with dilations ${(t.dilations ?? [1, 2, 4, 8, 1]).join(', ')} (receptive field > one tile) → per location a score
-(sigmoid) and four distances (softplus × 4, in cells) to the box edges. Output [n, 5, ${meta.tile / meta.stride}, ${meta.tile / meta.stride}].
+Anchor-free, single level, FCOS/GFL-style: ${meta.stride}×${meta.stride} patchify stem (stride ${meta.stride}, width ${t.width}) → ${dil.length} depthwise-separable
+residual blocks with dilations ${dil.join(', ')} (receptive field ${meta.receptiveField ?? '?'} cells) → per location a score
+(sigmoid) and four distances (softplus × 4, in cells) to the box edges. Output [n, 5, h/${meta.stride}, w/${meta.stride}].
 Positives: output locations within 0.75·stride of the GT band (the box diagonal) plus the location at
-the box centre; ${t.loss === 'qfl' ? "score target = IoU of the location's own predicted box with its GT box (quality focal loss, GFL)" : 'score target = 1 on a band, 0 elsewhere (focal loss, γ = 2; chosen over the GFL quality target: better top-1 and F1 on validation)'};
-box loss = GIoU. Locations near but not on a band, and bands cut to slivers by the crop, are ignored.
+the box centre; ${t.loss === 'qfl' ? "score target = IoU of the location's own predicted box with its GT box (quality focal loss, GFL)" : 'score target = 1 on a band, 0 elsewhere (focal loss, γ = 2)'};
+box loss = GIoU. Locations near but not on a band, and bands cut to slivers by a window, are ignored.
 
 ## Data and recipe
 
 * Data: \`datasets/matrices.ts\` — \`datasets/generate.ts\` seeds ${t.seeds.join(', ')} (train) and ${t.valSeeds.join(', ')} (validation), 60 positive + 15 negative
   queries each, each seed with its own library split (\`--split-seed\` = seed; the evaluation benchmark uses seed 1 / split 0 and is never
   used for training or tuning). Every query vs every keyframe of its library, computed with \`extractKeyframes\` and the configured
-  encoder (queries with \`{ views: true }\`, references without; candidates voted over keyframes and views with the encoder's vote
-  floor ${meta.training.voteFloor ?? '?'}). ${t.trainQueries} training queries, ${t.valQueries} validation queries.
+  encoder, queries as \`vidtrace match\` extracts them (QUERY_EXTRACTION: picture-in-picture and phase views, max-merged), references as
+  \`index\` does; candidates voted over keyframes and views with the encoder's vote floor ${meta.training.voteFloor ?? '?'}.
+  ${t.trainQueries} training queries, ${t.valQueries} validation queries.
 * Samples (built on the fly): ${Math.round(100 * (t.synthetic ?? 0))} % synthetic matrices (structured noise at a random similarity level with 0-3
-  clean copy bands of random length and speed, sometimes a distractor row/column: teaches the band shape independently of one
-  encoder's similarity scale, and dev copies of static footage are blocks rather than bands); of the rest, 55 % a (query, reference)
+  clean copy bands of random length and speed, sometimes a distractor row/column); of the rest, 55 % a (query, reference)
   pair as the matcher aligns it (GT pairs ×3, hard negatives = references voted as the matcher votes and voted without the
   encoder-specific floor, random references, negative queries), 30 % a long reference (2-8 references of the library concatenated),
   15 % long query × long reference (2-5 queries stacked against 1-7 references). Augmentation: speed resampling of one axis
-  (×0.6-1.6), reversal of both time axes together, slight affine jitter of the similarity scale, random ${meta.tile}×${meta.tile}
-  windows (biased towards copies).
+  (×0.6-1.6), reversal of both time axes together, slight affine jitter of the similarity scale.
+  **Variable-size windows**: a matrix up to ${(t.windows ?? ['?', '?'])[0]} × ${(t.windows ?? ['?', '?'])[1]} cells is taken whole (as inference takes it); a larger one is cut
+  to a random window of half to full that size (biased towards copies). Batches = samples sorted by size, each group padded to its
+  largest member (mask 0), so the network sees both exact matrix edges and padding.
 * Training: AdamW lr ${t.lr}, batch ${t.batch}, ${t.steps} steps, cosine schedule, seed ${t.seed}, 1 CPU thread; ${t.seconds} s of training.
-  Checkpoint = best validation F1 (evaluated every 1000 steps: ${hist}); kept step ${t.bestStep}.
+  Checkpoint = best validation F1 of the quick Python decode (evaluated every ${t.history.length > 1 ? t.history[1].step - t.history[0].step : t.steps} steps: ${hist}); kept step ${t.bestStep}.
 * One command: \`bash scripts/detector/train.sh\` (matrices → training → ONNX export → verify → tune → this card).
 
 ## Calibration, threshold, post-processing (validation queries only)
@@ -496,8 +550,8 @@ P(box lies on a real copy) = σ(${meta.calibration.a.toFixed(3)}·logit(raw) + $
 **${meta.threshold}** (calibrated) = best segment F1 with a false-alarm rate ≤ ${pct(v.maxFar)} % on validation negatives, with the matcher's
 post-processing at every candidate threshold (segments ≥ threshold of all candidates → same-reference echoes dropped by
 \`resolveQueryOverlaps\` → seconds by \`keyframeSpan\`; the final snapping of ends to query shot cuts is not simulated: it needs
-video decoding). NMS IoU ${meta.inference.nmsIou},
-containment ${meta.inference.containment}, min raw score ${meta.inference.minScore}, fusion gap ${meta.inference.fuseGap} / tolerance ${meta.inference.fuseTolerance} cells, ≤ ${meta.inference.maxSegments} segments per pair.
+video decoding). NMS IoU ${inf.nmsIou}, containment ${inf.containment}, min raw score ${inf.minScore},
+collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'}, ≤ ${inf.maxSegments} segments per pair.
 
 ## Validation metrics
 
@@ -520,17 +574,30 @@ for ${v.candidates.gtAmongCandidates}/${v.candidates.positives} positives): ${(v
     .map((c) => `${c.candidates} → F1 ${pct(c.f1)}, top-1 ${pct(c.top1)}, FAR ${pct(c.far)}`)
     .join('; ')}.
 
-Long matrices (each val query against its whole library as one long reference, ${v.longMatrices.cases} matrices of up to ~500 columns;
-tile step / fusion tolerance / cut containment chosen here = ${meta.inference.tileStride} / +${meta.inference.fuseRelTolerance}·length / ${meta.inference.cutContainment}): ${(v.longMatrices.byTileStride as { tileStride: number; fuseRelTolerance: number; cutContainment: number; f1: number; msPerMatrix: number }[])
-    .map((x) => `${x.tileStride}/+${x.fuseRelTolerance}/${x.cutContainment} → F1 ${pct(x.f1)} (${x.msPerMatrix.toFixed(1)} ms)`)
-    .join('; ')}.
+Long matrices (each val query against its whole library as one long reference, ${lm.cases} matrices of up to ~500 columns, box F1 in cells):
+whole-matrix inference F1 ${pct(lm.whole.f1)} (${lm.whole.msPerMatrix.toFixed(1)} ms); the fallback windows forced on them (window / step / cut containment):
+${(lm.fallbackWindows as { tile: number; tileStride: number; cutContainment: number; f1: number; msPerMatrix: number }[])
+    .map((x) => `${x.tile}/${x.tileStride}/${x.cutContainment} → F1 ${pct(x.f1)} (${x.msPerMatrix.toFixed(1)} ms)`)
+    .join('; ')}; shipped fallback ${inf.tile}/${inf.tileStride}/${inf.cutContainment}.
 
 Reliability of the calibrated score (segments of all candidate pairs): ${(v.reliability as { bin: string; n: number; predicted: number; observed: number }[])
     .filter((r) => r.n > 0)
     .map((r) => `[${r.bin}) n=${r.n} predicted ${r.predicted.toFixed(2)} observed ${r.observed.toFixed(2)}`)
     .join('; ')}.
 
-Dev-benchmark figures (seed 1, not used for anything above) are in the PR / \`bench/copy.ts --aligners spd,tn,dp\`.
+Dev-benchmark figures (seed 1, not used for anything above): \`node --import tsx bench/copy.ts --systems vidtrace --aligners spd,tn,dp\`.
+
+## Speed
+
+${sp.rows}×${sp.cols} matrix (a 2-min query × a 10-min reference at 1 fps, built from validation rows), median of ${sp.repeats} interleaved
+runs on the training machine (shared, loaded: compare ratios, not absolute times), onnxruntime threads ${sp.threads}:
+
+| | ms/pair (median) | fastest |
+|---|---|---|
+${sp.table.map((x) => `| ${x.name} | ${x.ms.toFixed(3)} | ${x.min.toFixed(3)} |`).join('\n')}
+
+DP/SPD: **${sp.dpOverSpd.toFixed(1)}×** (medians), ${sp.dpOverSpdFastest.toFixed(1)}× (fastest runs). \`npm run bench:spd-speed\` measures the same on the
+copy benchmark's embeddings (and the 64×64-tile strategy of format version 1 for comparison).
 
 ## Limits
 

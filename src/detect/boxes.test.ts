@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrate, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, toFrameSegment, type CellBox } from './boxes.js';
+import { calibrate, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, sigmoid, softplus, toFrameSegment, type CellBox } from './boxes.js';
 import { secondsToCell } from '../../datasets/matrices.js';
 import { keyframeSpan } from '../match/matcher.js';
 
@@ -139,11 +139,76 @@ test('decodeTopK = decodeTile over all tiles + stable sort by score + slice(0, k
     const all: CellBox[] = geoms.flatMap((g, t) => decodeTile(out, t * 5 * area, g, 0.05));
     for (const k of [1, 5, 17, all.length, all.length + 3]) {
       const want = [...all].sort((a, b) => b.score - a.score).slice(0, k);
-      const got = decodeTopK(out, geoms, 0.05, k, new Float32Array(geoms.length * area));
+      const got = decodeTopK(out, geoms, 0.05, k, new Float64Array(geoms.length * area));
       assert.equal(got.length, want.length);
       // same boxes, and after the stable sort NMS does, the same order
       assert.deepEqual([...got].sort((a, b) => b.score - a.score), want, `trial ${trial} k ${k}`);
     }
   }
   assert.deepEqual(decodeTopK(new Float32Array(0), [], 0.05, 10), []);
+});
+
+test('rectangular output grids (whole-matrix windows): decodeTile and decodeTopK index rows by gridCols', () => {
+  // A 2 x 3 grid (stride 4): an 8 x 12 window, e.g. a 7 x 10 matrix padded to the stride.
+  const gh = 2;
+  const gw = 3;
+  const area = gh * gw;
+  const out = new Float32Array(5 * area);
+  const set = (c: number, gy: number, gx: number, v: number) => (out[c * area + gy * gw + gx] = v);
+  set(0, 1, 2, 0.8);
+  [1, 2, 3, 4].forEach((v, k) => set(k + 1, 1, 2, v));
+  set(0, 0, 1, 0.6);
+  [2, 2, 2, 2].forEach((v, k) => set(k + 1, 0, 1, v));
+  const g = { grid: gh, gridCols: gw, stride: 4, row: 0, col: 0, rows: 7, cols: 10, tile: 0 };
+  // (1, 2): centre (6, 10): q 5..7 (clipped from 8 to 7), r 7..10 (clipped from 14 to 10); (0, 1): centre (2, 6)
+  const boxes = decodeTile(out, 0, g, 0.05);
+  assert.deepEqual(boxes, [
+    { q0: 0, r0: 4, q1: 4, r1: 8, score: Math.fround(0.6), tile: 0 },
+    { q0: 5, r0: 7, q1: 7, r1: 10, score: Math.fround(0.8), tile: 0 },
+  ]);
+  // The whole matrix in one window: nothing is cut (no window border inside the matrix).
+  assert.ok(boxes.every((b) => (b as CellBox).cut === undefined));
+  assert.deepEqual(decodeTopK(out, [g], 0.05, 1), [boxes[1]]);
+  assert.deepEqual(decodeTopK(out, [g], 0.05, 5), boxes);
+});
+
+test('pre-activation outputs (meta format 2): sigmoid score and softplus × boxScale distances at decoded locations only; decodeTopK = decodeTile + sort + slice', () => {
+  assert.equal(softplus(0), Math.log(2));
+  assert.equal(softplus(25), 25);
+  assert.ok(Math.abs(softplus(-30)) < 1e-12);
+  assert.equal(sigmoid(0), 0.5);
+  // One location: logit 2, distances softplus(x) * 4.
+  const out = new Float32Array(5);
+  [2, 0, 1, -1, 3].forEach((v, k) => (out[k] = v));
+  const g = { grid: 1, stride: 4, row: 40, col: 40, rows: 100, cols: 100, boxScale: 4 };
+  const [b] = decodeTile(out, 0, g, 0.05);
+  const d = (x: number) => softplus(x) * 4;
+  // centre (42, 42); the box reaches beyond its 4-cell window into the matrix: cut
+  assert.deepEqual(b, { q0: 42 - d(0), r0: 42 - d(-1), q1: 42 + d(1), r1: 42 + d(3), score: sigmoid(2), cut: true });
+  assert.deepEqual(decodeTile(out, 0, { ...g }, sigmoid(2) + 1e-9), []);
+  // Property: random logits with many ties, some far below minScore, some boxes clipped empty.
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const grid = 3;
+  const gridCols = 5;
+  const area = grid * gridCols;
+  const geoms = [
+    { grid, gridCols, stride: 4, row: 0, col: 0, rows: 12, cols: 30, tile: 0, boxScale: 4 },
+    { grid, gridCols, stride: 4, row: 0, col: 10, rows: 12, cols: 30, tile: 1, boxScale: 4 },
+  ];
+  for (let trial = 0; trial < 40; trial++) {
+    const o = new Float32Array(geoms.length * 5 * area);
+    for (let t = 0; t < geoms.length; t++) {
+      for (let i = 0; i < area; i++) {
+        o[t * 5 * area + i] = Math.round((rnd() * 12 - 8) * 2) / 2;
+        for (let c = 1; c < 5; c++) o[t * 5 * area + c * area + i] = rnd() < 0.15 ? -40 : rnd() * 6 - 3;
+      }
+    }
+    const all: CellBox[] = geoms.flatMap((gg, t) => decodeTile(o, t * 5 * area, gg, 0.05));
+    for (const k of [1, 4, 9, all.length, all.length + 2]) {
+      const want = [...all].sort((a, c) => c.score - a.score).slice(0, k);
+      const got = decodeTopK(o, geoms, 0.05, k, new Float64Array(geoms.length * area));
+      assert.deepEqual([...got].sort((a, c) => c.score - a.score), want, `trial ${trial} k ${k}`);
+    }
+  }
 });

@@ -14,9 +14,9 @@ export interface CellBox {
   q1: number;
   r1: number;
   score: number;
-  /** Index of the tile the box was decoded from (fusion only joins boxes of different tiles). */
+  /** Index of the input window the box was decoded from (fusion only joins boxes of different windows). */
   tile?: number;
-  /** The box reaches an edge of its tile that lies inside the matrix: the band may go on outside. */
+  /** The box reaches an edge of its window that lies inside the matrix: the band may go on outside. */
   cut?: boolean;
   /** Detector score before calibration (set once `score` is calibrated). */
   raw?: number;
@@ -25,87 +25,135 @@ export interface CellBox {
 }
 
 export interface DecodeGeometry {
-  /** Output grid side (tile / stride). */
+  /** Output grid rows (window height / stride); also its columns unless `gridCols` is given. */
   grid: number;
+  /** Output grid columns (window width / stride); default `grid` (square window). */
+  gridCols?: number;
   /** Cells per output location. */
   stride: number;
-  /** Tile origin in the full matrix. */
+  /** Window origin in the full matrix. */
   row: number;
   col: number;
   /** Full matrix size: boxes are clipped to it. */
   rows: number;
   cols: number;
-  /** Tile index recorded on the boxes. */
+  /** Window index recorded on the boxes. */
   tile?: number;
+  /**
+   * Set: the output holds pre-activation values (meta format 2): score = sigmoid(channel 0),
+   * distance = softplus(channel c) × boxScale — computed only at the locations that are decoded.
+   * Unset: the output holds scores and distances.
+   */
+  boxScale?: number;
+}
+
+/** torch.nn.functional.softplus (beta 1, threshold 20) in float64. */
+export function softplus(x: number): number {
+  return x > 20 ? x : Math.log1p(Math.exp(x));
+}
+
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** Lowest logit whose sigmoid can reach p (a margin below logit(p): the exact test is on the sigmoid). */
+function logitFloor(p: number): number {
+  if (!(p > 0)) return -Infinity;
+  if (p >= 1) return Infinity;
+  return Math.log(p / (1 - p)) - 1e-6;
+}
+
+/** Score at output index k: the value itself, or the sigmoid of the logit when geometry holds pre-activation values. */
+function scoreAt(out: Float32Array, k: number, g: DecodeGeometry): number {
+  return g.boxScale === undefined ? out[k] : sigmoid(out[k]);
+}
+
+/** Distance at output index k (a distance channel). */
+function distAt(out: Float32Array, k: number, g: DecodeGeometry): number {
+  return g.boxScale === undefined ? out[k] : softplus(out[k]) * g.boxScale;
 }
 
 /**
- * Boxes of one tile's output [5, grid, grid] at `offset` of `out`: channel 0 = score, 1..4 =
+ * Boxes of one window's output [5, grid, gridCols] at `offset` of `out`: channel 0 = score, 1..4 =
  * distances (cells) from the location centre (gy·stride + stride/2, gx·stride + stride/2) to the
  * query start, query end, reference start, reference end. Locations scoring below `minScore` and
  * boxes empty after clipping are dropped.
  */
 export function decodeTile(out: Float32Array, offset: number, g: DecodeGeometry, minScore: number): CellBox[] {
-  const area = g.grid * g.grid;
+  const gw = g.gridCols ?? g.grid;
+  const area = g.grid * gw;
   const boxes: CellBox[] = [];
   for (let gy = 0; gy < g.grid; gy++) {
-    for (let gx = 0; gx < g.grid; gx++) {
-      const k = offset + gy * g.grid + gx;
-      const score = out[k];
+    for (let gx = 0; gx < gw; gx++) {
+      const k = offset + gy * gw + gx;
+      const score = scoreAt(out, k, g);
       if (!(score >= minScore)) continue;
-      const box = decodeAt(out, k, area, g, gy, gx);
+      const box = decodeAt(out, k, area, g, gy, gx, score);
       if (box) boxes.push(box);
     }
   }
   return boxes;
 }
 
-/** The box of output location (gy, gx) at index k (its score channel) of a tile; null when empty after clipping. */
-function decodeAt(out: Float32Array, k: number, area: number, g: DecodeGeometry, gy: number, gx: number): CellBox | null {
+/** The box of output location (gy, gx) at index k (its score channel) of a window; null when empty after clipping. */
+function decodeAt(out: Float32Array, k: number, area: number, g: DecodeGeometry, gy: number, gx: number, score: number): CellBox | null {
   const cy = g.row + gy * g.stride + g.stride / 2;
   const cx = g.col + gx * g.stride + g.stride / 2;
-  const q0 = Math.max(0, cy - out[k + area]);
-  const q1 = Math.min(g.rows, cy + out[k + 2 * area]);
-  const r0 = Math.max(0, cx - out[k + 3 * area]);
-  const r1 = Math.min(g.cols, cx + out[k + 4 * area]);
+  const q0 = Math.max(0, cy - distAt(out, k + area, g));
+  const q1 = Math.min(g.rows, cy + distAt(out, k + 2 * area, g));
+  const r0 = Math.max(0, cx - distAt(out, k + 3 * area, g));
+  const r1 = Math.min(g.cols, cx + distAt(out, k + 4 * area, g));
   if (!(q1 > q0 && r1 > r0)) return null;
-  const box: CellBox = { q0, r0, q1, r1, score: out[k] };
+  const box: CellBox = { q0, r0, q1, r1, score };
   if (g.tile !== undefined) box.tile = g.tile;
-  const size = g.grid * g.stride;
+  const height = g.grid * g.stride;
+  const width = (g.gridCols ?? g.grid) * g.stride;
   const margin = 1;
-  if ((g.row > 0 && q0 < g.row + margin) || (g.row + size < g.rows && q1 > g.row + size - margin) ||
-      (g.col > 0 && r0 < g.col + margin) || (g.col + size < g.cols && r1 > g.col + size - margin)) box.cut = true;
+  if ((g.row > 0 && q0 < g.row + margin) || (g.row + height < g.rows && q1 > g.row + height - margin) ||
+      (g.col > 0 && r0 < g.col + margin) || (g.col + width < g.cols && r1 > g.col + width - margin)) box.cut = true;
   return box;
 }
 
-/** True when location index k of a tile decodes to a non-empty box (decodeAt without the allocation). */
+/** True when location index k of a window decodes to a non-empty box (decodeAt without the allocation). */
 function nonEmptyAt(out: Float32Array, k: number, area: number, g: DecodeGeometry, gy: number, gx: number): boolean {
   const cy = g.row + gy * g.stride + g.stride / 2;
   const cx = g.col + gx * g.stride + g.stride / 2;
-  return Math.min(g.rows, cy + out[k + 2 * area]) > Math.max(0, cy - out[k + area]) && Math.min(g.cols, cx + out[k + 4 * area]) > Math.max(0, cx - out[k + 3 * area]);
+  // Pre-activation outputs: a location whose centre lies in the matrix has a non-empty box whenever its
+  // distances are not vanishingly small (softplus(-20) · boxScale ≫ the rounding of cell coordinates):
+  // no softplus needed. Otherwise the exact test below.
+  if (g.boxScale !== undefined && cy < g.rows && cx < g.cols && out[k + area] > -20 && out[k + 2 * area] > -20 && out[k + 3 * area] > -20 && out[k + 4 * area] > -20) return true;
+  return (
+    Math.min(g.rows, cy + distAt(out, k + 2 * area, g)) > Math.max(0, cy - distAt(out, k + area, g)) &&
+    Math.min(g.cols, cx + distAt(out, k + 4 * area, g)) > Math.max(0, cx - distAt(out, k + 3 * area, g))
+  );
 }
 
 /**
- * Exactly what `decodeTile` over every tile (tile t's output at t·outFloats of `out`, geometry
- * `geoms[t]`) followed by a stable sort by decreasing score and `slice(0, k)` gives (as a set, in
- * decode order: ties resolve as the stable sort resolves them), but without creating a box for
- * each of the (thousands of) locations above `minScore`: the k-th best score is found first, and
- * only boxes at or above it are decoded.
+ * Exactly what `decodeTile` over every window (window t's output at t·outFloats of `out`, geometry
+ * `geoms[t]`, all windows of one size) followed by a stable sort by decreasing score and
+ * `slice(0, k)` gives (as a set, in decode order: ties resolve as the stable sort resolves them), but
+ * without creating a box for each of the (thousands of) locations above `minScore`: the k-th best
+ * score is found first, and only boxes at or above it are decoded.
  */
-export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], minScore: number, k: number, scratch?: Float32Array): CellBox[] {
+export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], minScore: number, k: number, scratch?: Float64Array): CellBox[] {
   if (geoms.length === 0) return [];
   const grid = geoms[0].grid;
-  const area = grid * grid;
+  const gw = geoms[0].gridCols ?? grid;
+  const area = grid * gw;
   const outFloats = 5 * area;
   const cap = geoms.length * area;
-  const scores = scratch && scratch.length >= cap ? scratch : new Float32Array(cap);
+  // Pre-activation outputs: most locations are rejected on the logit alone (no exp); the exact test
+  // is on the sigmoid, as decodeTile does it.
+  const floor = geoms[0].boxScale === undefined ? -Infinity : logitFloor(minScore);
+  const scores = scratch && scratch.length >= cap ? scratch : new Float64Array(cap);
   let count = 0;
   for (let t = 0; t < geoms.length; t++) {
     const g = geoms[t];
     const base = t * outFloats;
     for (let gy = 0, i = base; gy < grid; gy++) {
-      for (let gx = 0; gx < grid; gx++, i++) {
-        const score = out[i];
+      for (let gx = 0; gx < gw; gx++, i++) {
+        if (!(out[i] >= floor)) continue;
+        const score = scoreAt(out, i, g);
         if (score >= minScore && nonEmptyAt(out, i, area, g, gy, gx)) scores[count++] = score;
       }
     }
@@ -124,19 +172,20 @@ export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], 
     const g = geoms[t];
     const base = t * outFloats;
     for (let gy = 0, i = base; gy < grid; gy++) {
-      for (let gx = 0; gx < grid; gx++, i++) {
-        const score = out[i];
+      for (let gx = 0; gx < gw; gx++, i++) {
+        if (!(out[i] >= floor)) continue;
+        const score = scoreAt(out, i, g);
         if (!(score >= minScore) || score < cutoff) continue;
         if (score === cutoff) {
           if (ties <= 0) continue;
-          const box = decodeAt(out, i, area, g, gy, gx);
+          const box = decodeAt(out, i, area, g, gy, gx, score);
           if (box) {
             ties--;
             boxes.push(box);
           }
           continue;
         }
-        const box = decodeAt(out, i, area, g, gy, gx);
+        const box = decodeAt(out, i, area, g, gy, gx, score);
         if (box) boxes.push(box);
       }
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CHANNELS, DEFAULT_CHANNEL_PARAMS, buildChannels, channelStats, cutTile, writeTile } from './channels.js';
+import { CHANNELS, DEFAULT_CHANNEL_PARAMS, buildChannels, channelStats, copyWindow, cutTile, cutWindow, writeTile, writeWindow } from './channels.js';
 
 const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 
@@ -90,4 +90,42 @@ test('channelStats of a flat matrix floors sd; of an empty one does not divide b
   assert.ok(Math.abs(s.mean - 0.4) < 1e-7);
   assert.deepEqual(Array.from(s.rowMax), [Math.fround(0.4), Math.fround(0.4)]);
   assert.equal(channelStats({ rows: 0, cols: 3, data: new Float32Array(0) }).sd, DEFAULT_CHANNEL_PARAMS.sdFloor);
+});
+
+test('writeWindow / cutWindow: rectangular windows, the whole matrix padded to the stride, mask 0 in the padding', () => {
+  const rows = 7;
+  const cols = 10;
+  const data = Float32Array.from({ length: rows * cols }, (_v, k) => Math.sin(k * 1.3) * 0.6 + 0.1);
+  const m = { rows, cols, data };
+  const planes = buildChannels(m);
+  const stats = channelStats(m);
+  for (const [row0, col0, h, w] of [[0, 0, 8, 12], [0, 0, 4, 16], [3, 4, 8, 4], [6, 9, 4, 4]]) {
+    const want = new Float32Array(CHANNELS.length * h * w);
+    cutWindow(planes, rows, cols, row0, col0, h, w, want);
+    const got = new Float32Array(CHANNELS.length * h * w + 5).fill(7);
+    writeWindow(m, stats, DEFAULT_CHANNEL_PARAMS, row0, col0, h, w, got, 5);
+    assert.deepEqual(got.subarray(5), want, `${row0},${col0} ${h}x${w}`);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const inside = row0 + y < rows && col0 + x < cols;
+        assert.equal(want[4 * h * w + y * w + x], inside ? 1 : 0);
+        if (inside) assert.equal(want[y * w + x], planes[(row0 + y) * cols + col0 + x]);
+        else for (let c = 0; c < 4; c++) assert.equal(want[c * h * w + y * w + x], 0);
+      }
+    }
+  }
+});
+
+test('copyWindow: the similarities of a window, zeros outside the matrix, whatever the buffer held', () => {
+  const m = { rows: 3, cols: 5, data: Float32Array.from({ length: 15 }, (_v, k) => k / 10) }; // cell (i, j) = (5i + j) / 10
+  const out = new Float32Array(2 + 4 * 8).fill(NaN);
+  copyWindow(m, 1, 2, 4, 8, out, 2);
+  const want = [
+    [0.7, 0.8, 0.9, 0, 0, 0, 0, 0],
+    [1.2, 1.3, 1.4, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0],
+  ].flat().map((x) => (x === 0 ? 0 : m.data[Math.round(x * 10)]));
+  assert.deepEqual([...out.subarray(2)], want);
+  assert.ok(Number.isNaN(out[0]) && Number.isNaN(out[1]));
 });

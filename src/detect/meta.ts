@@ -5,7 +5,11 @@ import { CHANNELS, type ChannelParams } from './channels.js';
 
 /** Post-processing of the detector output (tuned on dev-generated training-seed data only). */
 export interface SpdInferenceOptions {
-  /** Step between tiles (tile - overlap). */
+  /** Largest matrix (rows × cols) run as ONE input window; larger ones are cut into `tile` windows. */
+  maxCells: number;
+  /** Side (cells, a multiple of the stride) of the fallback windows of matrices above maxCells. */
+  tile: number;
+  /** Step between fallback windows (tile − overlap). */
   tileStride: number;
   /** Raw scores below this are not decoded. */
   minScore: number;
@@ -16,22 +20,35 @@ export interface SpdInferenceOptions {
   nmsIou: number;
   /** NMS also drops a box with this fraction of its area inside a better one… */
   containment: number;
-  /** …or this fraction when the box is cut by its tile border. */
+  /** …or this fraction when the box is cut by its window border (fallback windows only). */
   cutContainment: number;
-  /** Cross-tile fusion: largest gap (cells) between two pieces of one band. */
+  /** Cross-window fusion: largest gap (cells) between two pieces of one band. */
   fuseGap: number;
-  /** Cross-tile fusion: largest distance (cells) of a piece's diagonal from the fused diagonal… */
+  /** Cross-window fusion: largest distance (cells) of a piece's diagonal from the fused diagonal… */
   fuseTolerance: number;
   /** …plus this fraction of the fused box's diagonal length. */
   fuseRelTolerance: number;
-  /** Cross-tile fusion: raw score below which a box takes no part. */
+  /** Cross-window fusion: raw score below which a box takes no part. */
   fuseMinScore: number;
-  /** Also fuse collinear fragments of one band decoded from the same tile. */
+  /** Also fuse collinear fragments of one band decoded from the same window (e.g. the whole matrix). */
   fuseSameTile: boolean;
   maxSegments: number;
-  /** Tiles per onnxruntime call. */
+  /** Fallback windows per onnxruntime call. */
   batch: number;
+  /**
+   * Most onnxruntime intra-op threads the detector uses (createSpdDetector's `threads` is capped
+   * at it). 1 by default: the whole-matrix network takes well under a millisecond, and on a shared
+   * machine a thread pool's hand-offs and spinning cost more than they save (bench/spd-speed.ts).
+   */
+  threads: number;
 }
+
+/**
+ * Format version of meta.json this build reads. 2: a fully convolutional network run on the whole
+ * matrix: inputs similarities [n, 1, h, w] (h, w any multiples of `stride`) and valid sizes, channels
+ * built in the graph, pre-activation outputs. (1: channels [n, 5, 64, 64], fixed 64×64 tiles.)
+ */
+export const SPD_META_VERSION = 2;
 
 /** models/spd-detector/meta.json, written by scripts/detector/train_detector.py and tune.ts. */
 export interface SpdMeta {
@@ -39,11 +56,21 @@ export interface SpdMeta {
   version: number;
   file: string;
   sha256?: string;
-  input: { name: string; channels: string[] };
-  output: { name: string };
-  tile: number;
-  /** Cells per output location. */
+  /**
+   * Inputs: `name` = similarities [n, 1, h, w] (a window: the whole matrix below maxCells; padding
+   * values ignored), `valid` = [n, 2] valid rows and columns of each window. The graph builds the
+   * channels `channels` (src/detect/channels.ts is their specification) and the mask.
+   */
+  input: { name: string; valid: string; channels: string[] };
+  /**
+   * Output [n, 5, h/stride, w/stride] of pre-activation values: score = sigmoid(channel 0), distances
+   * (cells) = softplus(channel 1..4) × boxScale, applied only where boxes are decoded (boxes.ts).
+   */
+  output: { name: string; boxScale: number };
+  /** Cells per output location; input windows are multiples of it. */
   stride: number;
+  /** Cells seen by one output location (information). */
+  receptiveField?: number;
   channelParams: ChannelParams;
   inference: Partial<SpdInferenceOptions>;
   /** Calibrated score = sigmoid(a · logit(raw) + c · diagonal similarity + b). */
@@ -56,7 +83,9 @@ export interface SpdMeta {
 
 export const SPD_DIR = 'spd-detector';
 export const DEFAULT_INFERENCE: SpdInferenceOptions = {
-  tileStride: 32,
+  maxCells: 1 << 20,
+  tile: 256,
+  tileStride: 192,
   minScore: 0.05,
   preNmsTopK: 100,
   postNmsTopK: 20,
@@ -67,9 +96,10 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   fuseTolerance: 2.5,
   fuseRelTolerance: 0,
   fuseMinScore: 0.1,
-  fuseSameTile: true,
+  fuseSameTile: false,
   maxSegments: 5,
-  batch: 64,
+  batch: 4,
+  threads: 1,
 };
 
 export function spdModelPath(modelsDir: string): string {
@@ -84,10 +114,18 @@ export function loadSpdMeta(modelsDir: string): { meta: SpdMeta; modelPath: stri
   if (!existsSync(metaPath)) throw new ModelMissingError('spd-detector', metaPath, hint);
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as SpdMeta;
   if (meta.format !== 'vidtrace-spd-detector') throw new InvalidArgumentError(`${metaPath}: not an SPD detector meta file`);
+  if (meta.version !== SPD_META_VERSION) {
+    throw new InvalidArgumentError(
+      `${metaPath}: SPD detector format version ${meta.version}${meta.version === 1 ? ' (a network for fixed 64×64 tiles)' : ''}; this build runs the detector on whole matrices and reads version ${SPD_META_VERSION} only: ${hint}`,
+    );
+  }
   if (meta.input.channels.join(',') !== CHANNELS.join(',')) {
     throw new InvalidArgumentError(`${metaPath}: channels ${meta.input.channels.join(',')} differ from this build's ${CHANNELS.join(',')}`);
   }
-  if (meta.tile % meta.stride !== 0) throw new InvalidArgumentError(`${metaPath}: tile ${meta.tile} is not a multiple of stride ${meta.stride}`);
+  if (!meta.input.valid) throw new InvalidArgumentError(`${metaPath}: input.valid missing (format ${SPD_META_VERSION} takes similarities and valid sizes)`);
+  if (!(typeof meta.output?.boxScale === 'number' && meta.output.boxScale > 0)) throw new InvalidArgumentError(`${metaPath}: output.boxScale missing (pre-activation outputs of format ${SPD_META_VERSION})`);
+  const tile = meta.inference?.tile;
+  if (tile !== undefined && (!(tile > 0) || tile % meta.stride !== 0)) throw new InvalidArgumentError(`${metaPath}: fallback tile ${tile} is not a positive multiple of stride ${meta.stride}`);
   const modelPath = path.join(dir, meta.file);
   if (!existsSync(modelPath)) throw new ModelMissingError('spd-detector', modelPath, hint);
   return { meta, modelPath, dir };

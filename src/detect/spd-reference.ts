@@ -1,16 +1,17 @@
 /**
- * The SPD detector's original inference path, kept verbatim as the executable specification of
- * what `createSpdDetector` must return: whole-matrix channel planes, every tile cut into a fresh
- * array, one box object per location above minScore, a full sort before NMS. The fast path in
- * spd-detector.ts is checked against it (test/integration/spd-detector.test.ts,
- * bench/spd-speed.ts); select it with `createSpdDetector(…, { reference: true })`.
+ * The SPD detector's plain inference path, kept as the executable specification of what
+ * `createSpdDetector` must return: every input window (the whole matrix, or the fallback windows of
+ * a huge one) cut into a fresh zero-padded array, one box object per location above minScore, a
+ * full sort before NMS. The fast path in spd-detector.ts is checked against it
+ * (test/integration/spd-detector.test.ts, bench/spd-speed.ts); select it with
+ * `createSpdDetector(…, { reference: true })`.
  */
 import type { Matrix } from '../match/similarity.js';
 import { floatTensor, type OnnxSession } from '../embed/onnx.js';
 import { calibrate, decodeTile, diagonalSimilarity, fuseBands, nms, type CellBox } from './boxes.js';
-import { CHANNELS, buildChannels, cutTile } from './channels.js';
+import { copyWindow } from './channels.js';
 import type { SpdInferenceOptions, SpdMeta } from './meta.js';
-import { tileGrid } from './tiling.js';
+import { planWindows } from './tiling.js';
 
 /** The k best-scoring boxes (all of them when there are at most k). */
 function topK(boxes: CellBox[], k: number): CellBox[] {
@@ -19,31 +20,32 @@ function topK(boxes: CellBox[], k: number): CellBox[] {
 }
 
 export async function referenceDetect(session: OnnxSession, meta: SpdMeta, options: SpdInferenceOptions, sim: Matrix): Promise<CellBox[]> {
-  const { tile, stride } = meta;
-  const grid = tile / stride;
-  const tileFloats = CHANNELS.length * tile * tile;
-  const outFloats = 5 * grid * grid;
+  const { stride } = meta;
   const { rows, cols } = sim;
   if (rows === 0 || cols === 0) return [];
-  const planes = buildChannels(sim, meta.channelParams);
-  const tiles = tileGrid(rows, cols, tile, options.tileStride);
+  const { height, width, origins } = planWindows(rows, cols, stride, options.maxCells, options.tile, options.tileStride);
+  const grid = height / stride;
+  const gridCols = width / stride;
+  const winFloats = height * width;
+  const outFloats = 5 * grid * gridCols;
   const raw: CellBox[] = [];
-  for (let start = 0; start < tiles.length; start += options.batch) {
-    const chunk = tiles.slice(start, start + options.batch);
-    const input = new Float32Array(chunk.length * tileFloats);
-    chunk.forEach((t, k) => cutTile(planes, rows, cols, t.row, t.col, tile, input, k * tileFloats, true));
-    const tensor = floatTensor(input, [chunk.length, CHANNELS.length, tile, tile]);
-    const result = await session.run({ [meta.input.name]: tensor });
+  for (let start = 0; start < origins.length; start += options.batch) {
+    const chunk = origins.slice(start, start + options.batch);
+    const input = new Float32Array(chunk.length * winFloats);
+    chunk.forEach((t, k) => copyWindow(sim, t.row, t.col, height, width, input, k * winFloats));
+    const valid = Float32Array.from(chunk.flatMap((t) => [Math.min(height, rows - t.row), Math.min(width, cols - t.col)]));
+    const tensor = floatTensor(input, [chunk.length, 1, height, width]);
+    const result = await session.run({ [meta.input.name]: tensor, [meta.input.valid]: floatTensor(valid, [chunk.length, 2]) });
     const output = result[meta.output.name];
     const data = output.data as Float32Array;
-    chunk.forEach((t, k) => raw.push(...decodeTile(data, k * outFloats, { grid, stride, row: t.row, col: t.col, rows, cols, tile: start + k }, options.minScore)));
+    chunk.forEach((t, k) => raw.push(...decodeTile(data, k * outFloats, { grid, gridCols, stride, row: t.row, col: t.col, rows, cols, tile: start + k, boxScale: meta.output.boxScale }, options.minScore)));
     tensor.dispose?.();
     output.dispose?.();
   }
   return finishBoxes(sim, topK(raw, options.preNmsTopK), options, meta.calibration);
 }
 
-/** NMS → fusion of bands cut by tile borders → NMS again → calibrated scores, best first (both inference paths). */
+/** NMS → fusion of bands cut by window borders → NMS again → calibrated scores, best first (both inference paths). */
 export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
   const { a, b } = calibration;
   const c = calibration.c ?? 0;
