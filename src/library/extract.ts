@@ -6,6 +6,7 @@ import { MediaTooShortError } from '../errors.js';
 import { ENCODER_BATCH, type FrameEncoder } from '../embed/onnx-encoder.js';
 import type { KeyframeSelectorFactory } from '../keyframes/selector.js';
 import { cropFrame } from '../views/crop.js';
+import { mirrorFrame } from '../views/mirror.js';
 import { insetCropBox, type QueryView } from '../views/index.js';
 import { InsetTracker } from '../views/inset.js';
 
@@ -16,7 +17,7 @@ export interface ExtractedVideo {
   times: number[];
   vectors: Float32Array[];
   sampledFrames: number;
-  /** Extra views of some keyframes (`options.views`, `options.phases`); empty otherwise. */
+  /** Extra views of some keyframes (`options.views`, `options.phases`, `options.flips`); empty otherwise. */
   views?: QueryView[];
 }
 
@@ -34,6 +35,8 @@ export interface ExtractOptions {
   phases?: number;
   /** How far from its keyframe a phase view may be, in keyframe intervals (default ½: every frame in between). */
   phaseSpan?: number;
+  /** Also embed every keyframe mirrored left to right as a 'flip' view of it. */
+  flips?: boolean;
 }
 
 /**
@@ -59,10 +62,16 @@ export async function extractKeyframes(
   let batch: Frame[] = [];
   let sampled = 0;
   let kept = 0;
+  const flip: QueryView = { kind: 'flip', rows: [], vectors: [] };
   const flush = async () => {
     if (batch.length === 0) return;
+    const first = vectors.length;
     vectors.push(...(await encoder.embed(batch)));
     times.push(...batch.map((f) => f.time));
+    if (options.flips) {
+      flip.vectors.push(...(await encoder.embed(batch.map(mirrorFrame))));
+      flip.rows.push(...batch.map((_f, k) => first + k));
+    }
     batch = [];
   };
   // phase views: frames between keyframes, each tied to the kept keyframe(s) within half an interval
@@ -138,7 +147,7 @@ export async function extractKeyframes(
   }
   const duration = Number.isFinite(info.duration) ? info.duration : sampled / fps;
   onProgress?.(1);
-  const views = [inset, phase].filter((v) => v.rows.length > 0);
+  const views = [inset, phase, flip].filter((v) => v.rows.length > 0);
   return { info, duration, times, vectors, sampledFrames: sampled, views };
 }
 

@@ -53,9 +53,11 @@ export interface LibraryStats {
  * views. A copy's frames fall anywhere between the library's samples, and in moving footage half a second
  * apart is another picture; the matcher takes the best phase (bench:copy on dev seed 11, TN: segment recall
  * 77.9 → 84.7 %, top-1 90.0 → 96.0 %). A span of ±¼ interval measured better than ±½ (which also lets
- * keyframes outside a copy reach into it).
+ * keyframes outside a copy reach into it). `flips`: each keyframe mirrored is a 'flip' view too (the default
+ * encoder is fine-tuned, only partly flip-invariant: a mirrored copy of near-static footage was matched to the
+ * wrong seconds through the whole frame, and to the right ones through the mirrored view).
  */
-export const QUERY_EXTRACTION = { views: true, phases: 4, phaseSpan: 0.25 } as const satisfies ExtractOptions;
+export const QUERY_EXTRACTION = { views: true, phases: 4, phaseSpan: 0.25, flips: true } as const satisfies ExtractOptions;
 
 /**
  * A segment end lies half an interval outside its outermost keyframe; it moves to a query shot cut
@@ -259,7 +261,7 @@ export class Library {
     return this.matchExtracted(queryPath, query, options);
   }
 
-  /** decode → keyframes → embed for a query (with its picture-in-picture and phase views, QUERY_EXTRACTION). */
+  /** decode → keyframes → embed for a query (with its picture-in-picture, phase and flip views, QUERY_EXTRACTION). */
   async extractQuery(queryPath: string, onProgress?: (fraction: number) => void, options: ExtractOptions = QUERY_EXTRACTION): Promise<ExtractedVideo> {
     const encoder = await this.encoder();
     return extractKeyframes(path.resolve(queryPath), encoder, this.config.sampleFps, this.selector, onProgress, options);

@@ -3,6 +3,7 @@ import type { CropBox } from './crop.js';
 import type { InsetBox } from './inset.js';
 
 export { cropFrame, type CropBox } from './crop.js';
+export { mirrorFrame } from './mirror.js';
 export { boxIou, detectInsets, InsetTracker, type InsetBox, type InsetOptions, type RgbImage } from './inset.js';
 
 /**
@@ -13,11 +14,15 @@ export { boxIou, detectInsets, InsetTracker, type InsetBox, type InsetOptions, t
  *     (fractions of the frame) it was cropped from;
  *   - 'phase': a frame sampled between two keyframes (within half an interval of keyframe `rows[k]`): the
  *     library's keyframes were sampled at their own phase, so a copy's keyframes fall up to half an interval
- *     away from the reference keyframes, which in moving footage is a different picture.
+ *     away from the reference keyframes, which in moving footage is a different picture;
+ *   - 'flip': the keyframe mirrored left to right. A mirrored copy is one of the commonest edits, and an encoder
+ *     fine-tuned on copies is only partly flip-invariant: the mirrored view meets the reference frame in its
+ *     own orientation, where the encoder also tells neighbouring seconds of near-static footage apart.
  */
 export type QueryView =
   | { kind: 'inset'; rows: number[]; vectors: Float32Array[]; boxes: { x: number; y: number; w: number; h: number; score: number }[] }
-  | { kind: 'phase'; rows: number[]; vectors: Float32Array[] };
+  | { kind: 'phase'; rows: number[]; vectors: Float32Array[] }
+  | { kind: 'flip'; rows: number[]; vectors: Float32Array[] };
 
 /**
  * Fraction of the inset's width/height cut on each side before embedding. 0: bench/pip-detect.ts measured

@@ -67,6 +67,28 @@ test('phase views: the frames between keyframes, each tied to the keyframe(s) wi
   assert.equal(nearPhase.rows.length, 9, 'span ¼: the frames at ±0.25 s only (one before the first keyframe is missing)');
 });
 
+test('flip views: every keyframe mirrored, embedded as a view of its own row; a mirrored copy meets the original through it', async () => {
+  const mirrored = path.join(tmp.dir, 'mirrored-5s.mp4');
+  ffmpeg(['-i', clip, '-vf', 'hflip', '-an', '-c:v', 'libx264', '-preset', 'veryfast', mirrored]);
+  const original = await extractKeyframes(clip, encoder, 1, allFrames);
+  const copy = await extractKeyframes(mirrored, encoder, 1, allFrames, undefined, { flips: true, phases: 4, phaseSpan: 0.25 });
+  assert.deepEqual(copy.times, original.times);
+  assert.equal(original.views?.length ?? 0, 0, 'no views unless asked for');
+  const flip = copy.views!.find((v) => v.kind === 'flip')!;
+  assert.deepEqual(flip.rows, [0, 1, 2, 3, 4]);
+  assert.ok(copy.views!.some((v) => v.kind === 'phase'), 'flips combine with the other views');
+  let gain = 0;
+  for (let i = 0; i < 5; i++) {
+    const whole = dot(copy.vectors[i], original.vectors[i]);
+    const viaFlip = dot(flip.vectors[i], original.vectors[i]);
+    // The mirrored view is the original picture up to re-encoding: at least as close as the mirrored frame
+    // itself (equal on a symmetric picture, e.g. a black first frame), closer on the others.
+    assert.ok(viaFlip > 0.9 && viaFlip >= whole - 1e-4, `keyframe ${i}: via flip ${viaFlip.toFixed(3)}, whole ${whole.toFixed(3)}`);
+    gain += viaFlip - whole;
+  }
+  assert.ok(gain > 0.05, `summed gain of the flip view ${gain.toFixed(3)}`);
+});
+
 test('with phases a query shorter than one keyframe interval is still too short', async () => {
   await assert.rejects(extractKeyframes(short, encoder, 1, allFrames, undefined, { phases: 4 }), MediaTooShortError);
 });
