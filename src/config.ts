@@ -6,11 +6,12 @@ import { InvalidArgumentError } from './errors.js';
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The default frame encoder (models/models.json): MobileNetV2 backbone + fused GeM/regional pooling +
- * a whitening head trained with copy augmentations (see models/mnv2bc-fused-lw256/card.md and
- * docs/frame-features.md for the frame benchmark that chose it).
+ * The default frame encoder (models/models.json): MobileNetV2 behind a border crop, its last stage
+ * fine-tuned SSCD-style on copy-augmented views, GeM fused with a flip-invariant luma thumbnail and a
+ * learned whitening to 256-d (see models/mnv2bc-ftfused25-lw256/card.md and docs/frame-features.md
+ * for the frame benchmark and the copy benchmark that chose it over mnv2bc-fused-lw256).
  */
-export const DEFAULT_MODEL_ID = 'mnv2bc-fused-lw256';
+export const DEFAULT_MODEL_ID = 'mnv2bc-ftfused25-lw256';
 
 export interface Config {
   /** Folder holding one library: embedded database, Faiss index, thumbnails. */

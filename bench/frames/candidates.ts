@@ -37,12 +37,16 @@ export interface Candidate {
 export const MODELS_CACHE = path.join(CACHE_DIR, 'models');
 const rel = (...p: string[]): string => path.join(REPO_ROOT, ...p);
 
-export const SHIPPED_ID = 'mnv2bc-fused-lw256';
+export const SHIPPED_ID = 'mnv2bc-ftfused25-lw256';
 const BASE = rel('models', 'mobilenetv2-imagenet', 'model.onnx');
 const BC = path.join(MODELS_CACHE, 'mnv2-bc.onnx');
 const BCG = path.join(MODELS_CACHE, 'mnv2-bcg.onnx');
-/** The fine-tuned backbone (its own GeM + linear head included); the ft* candidates run their heads on its feature map. */
-const FT = existsSync(rel('models', 'mnv2bc-ft256', 'model.onnx')) ? rel('models', 'mnv2bc-ft256', 'model.onnx') : path.join(MODELS_CACHE, 'mnv2bc-ft256.onnx');
+/**
+ * The fine-tuned backbone (its own GeM + linear head included); the ft* candidates run their heads on
+ * its feature map. Without a fine-tuning run here, the shipped default's graph serves as the shared
+ * backbone: its `feature_map` output is the same fine-tuned map.
+ */
+const FT = [rel('models', 'mnv2bc-ft256', 'model.onnx'), path.join(MODELS_CACHE, 'mnv2bc-ft256.onnx'), rel('models', 'mnv2bc-ftfused25-lw256', 'model.onnx')].find((f) => existsSync(f)) ?? path.join(MODELS_CACHE, 'mnv2bc-ft256.onnx');
 const TRAIN = 'bash scripts/models/train-frame-models.sh --only';
 
 export function candidates(): Candidate[] {

@@ -63,7 +63,7 @@ describe('vidtrace CLI on the embedded store', () => {
     assert.equal(stats.keyframes, 12 + 30 + 14);
     assert.equal(stats.indexRows, stats.keyframes);
     assert.ok(Math.abs(stats.seconds - (11.26 + 29.6 + 14)) < 0.2);
-    assert.equal(stats.model, 'mnv2bc-fused-lw256@1/256', 'the default encoder');
+    assert.equal(stats.model, 'mnv2bc-ftfused25-lw256@1/256', 'the default encoder');
     assert.ok(stats.indexBytes > stats.keyframes * 256 * 4);
   });
 
