@@ -120,11 +120,11 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   for (const i of shared) {
     const jw = w.cols.get(i)!;
     const jb = b.cols.get(i)!;
-    aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
     let best = -Infinity;
     let bestJ = -1;
     for (let j = 0; j < bCount; j++) {
       const v = dotAt(wRef, jw * dim, bRef, j * dim, dim);
+      if (j === jb) aligned += v;
       if (v > best) {
         best = v;
         bestJ = j;

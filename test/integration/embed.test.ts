@@ -7,6 +7,7 @@ import { createFrameEncoder, type FrameEncoder } from '../../src/embed/onnx-enco
 import { resolveModel } from '../../src/embed/registry.js';
 import { dot } from '../../src/embed/vector-math.js';
 import { InvalidArgumentError, ModelMissingError } from '../../src/errors.js';
+import { mirrorFrame } from '../../src/views/mirror.js';
 import { REAL, requireReal } from '../helpers/fixtures.js';
 
 let encoder: FrameEncoder;
@@ -16,15 +17,6 @@ async function frames(path: string, size: number, fps = 1): Promise<Frame[]> {
   const out: Frame[] = [];
   for await (const f of sampleFrames(await probeVideo(path), { fps, width: size, height: size })) out.push(f);
   return out;
-}
-
-function flipped(frame: Frame): Frame {
-  const { width: w, height: h } = frame;
-  const rgb = new Uint8Array(frame.rgb.length);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let c = 0; c < 3; c++) rgb[(y * w + x) * 3 + c] = frame.rgb[(y * w + (w - 1 - x)) * 3 + c];
-  return { ...frame, rgb };
 }
 
 before(async () => {
@@ -51,7 +43,7 @@ test('the default encoder: 256-d unit vectors, deterministic, batch-independent'
 test('features separate footage: a frame is closer to its own flipped copy than to other videos', async () => {
   const tree = (await frames(REAL.tree, encoder.inputSize))[10];
   const others = [...(await frames(REAL.cockatoo, encoder.inputSize)).slice(0, 4), ...(await frames(REAL.megamind, encoder.inputSize)).slice(0, 4)];
-  const [a, b, ...rest] = await encoder.embed([tree, flipped(tree), ...others]);
+  const [a, b, ...rest] = await encoder.embed([tree, mirrorFrame(tree), ...others]);
   const copy = dot(a, b);
   const unrelated = Math.max(...rest.map((v) => dot(a, v)));
   // Above the encoder's own copy decision threshold (similarity scales differ between encoders), and clearly above other footage.
