@@ -41,6 +41,12 @@ export interface SpdInferenceOptions {
    * machine a thread pool's hand-offs and spinning cost more than they save (bench/spd-speed.ts).
    */
   threads: number;
+  /**
+   * Box refinement (refine.ts): each kept box's ends moved to the band's path inside the box widened
+   * by `refineMargin` keyframes (cells ≥ `refineMinSimilarity`: the encoder's vote floor). 0 = off.
+   */
+  refineMargin: number;
+  refineMinSimilarity: number;
 }
 
 /**
@@ -74,7 +80,7 @@ export interface SpdMeta {
   channelParams: ChannelParams;
   inference: Partial<SpdInferenceOptions>;
   /** Calibrated score = sigmoid(a · logit(raw) + c · diagonal similarity + b). */
-  calibration: { kind: 'platt'; a: number; b: number; c?: number; fitted?: boolean };
+  calibration: { kind: 'platt'; a: number; b: number; c?: number; fitted?: boolean; /** How tune.ts chose the weights (free fit or a fixed diag/raw ratio). */ weights?: string };
   /** Calibrated-score decision threshold. */
   threshold: number;
   encoder: { fingerprint: string; fps: number };
@@ -100,6 +106,8 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   maxSegments: 5,
   batch: 4,
   threads: 1,
+  refineMargin: 0,
+  refineMinSimilarity: 0.35,
 };
 
 export function spdModelPath(modelsDir: string): string {

@@ -12,6 +12,7 @@ import { calibrate, decodeTile, diagonalSimilarity, fuseBands, nms, type CellBox
 import { copyWindow } from './channels.js';
 import type { SpdInferenceOptions, SpdMeta } from './meta.js';
 import { planWindows } from './tiling.js';
+import { refineBox } from './refine.js';
 
 /** The k best-scoring boxes (all of them when there are at most k). */
 function topK(boxes: CellBox[], k: number): CellBox[] {
@@ -45,14 +46,21 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
   return finishBoxes(sim, topK(raw, options.preNmsTopK), options, meta.calibration);
 }
 
-/** NMS → fusion of bands cut by window borders → NMS again → calibrated scores, best first (both inference paths). */
+/**
+ * NMS → fusion of bands cut by window borders → NMS again → ends refined on the band's path (when
+ * refineMargin > 0) → NMS once more (two boxes can refine to one path) → calibrated scores, best
+ * first (both inference paths).
+ */
 export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
   const { a, b } = calibration;
   const c = calibration.c ?? 0;
   const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
-  return nms(kept, options.nmsIou, options.containment, options.cutContainment)
-    .slice(0, options.maxSegments)
+  let boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment).slice(0, options.maxSegments);
+  if (options.refineMargin > 0) {
+    boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity })), options.nmsIou, options.containment);
+  }
+  return boxes
     .map((x) => {
       const diag = diagonalSimilarity(sim, x);
       return { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, score: calibrate(x.score, a, b, c, diag), raw: x.score, diag };

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Matrix } from '../match/similarity.js';
+import { refineBox, refineSegment } from './refine.js';
+
+/** 60×80 matrix at 0.1 with a diagonal band of 0.9 from (q0, r0) for n keyframes at the given slope. */
+function bandMatrix(q0: number, r0: number, n: number, slope = 1): Matrix {
+  const rows = 60;
+  const cols = 80;
+  const data = new Float32Array(rows * cols).fill(0.1);
+  for (let k = 0; k < n; k++) data[(q0 + k) * cols + Math.round(r0 + k * slope)] = 0.9;
+  return { rows, cols, data };
+}
+
+const seg = (queryStart: number, queryEnd: number, refStart: number, refEnd: number, score = 0.7) => ({ queryStart, queryEnd, refStart, refEnd, score, support: queryEnd - queryStart + 1 });
+
+test('a box short of the band on both ends grows to the band (within the margin), keeping its score', () => {
+  const sim = bandMatrix(10, 20, 21); // keyframes 10..30 ↔ 20..40
+  const r = refineSegment(sim, seg(13, 27, 23, 37), { margin: 4, minSimilarity: 0.5 });
+  assert.deepEqual([r.queryStart, r.queryEnd, r.refStart, r.refEnd, r.score], [10, 30, 20, 40, 0.7]);
+});
+
+test('the margin bounds the growth; a box too long is cut to the band', () => {
+  const sim = bandMatrix(10, 20, 21);
+  const grown = refineSegment(sim, seg(15, 25, 25, 35), { margin: 2, minSimilarity: 0.5 });
+  assert.deepEqual([grown.queryStart, grown.queryEnd, grown.refStart, grown.refEnd], [13, 27, 23, 37]);
+  const cut = refineSegment(sim, seg(5, 40, 15, 50), { margin: 2, minSimilarity: 0.5 });
+  assert.deepEqual([cut.queryStart, cut.queryEnd, cut.refStart, cut.refEnd], [10, 30, 20, 40]);
+});
+
+test('a tilted band (speed change) is followed', () => {
+  const sim = bandMatrix(5, 10, 20, 2); // reference advances two keyframes per query keyframe
+  const r = refineSegment(sim, seg(7, 20, 14, 40), { margin: 3, minSimilarity: 0.5 });
+  // Widened by 3 query keyframes and ceil(3 × slope 27/14) = 6 reference keyframes: the band up to reference 46.
+  assert.deepEqual([r.queryStart, r.queryEnd, r.refStart, r.refEnd], [5, 23, 10, 46]);
+});
+
+test('no path above the floor, or a path off the box, leaves the box as it is', () => {
+  const flat = bandMatrix(0, 0, 0);
+  const s = seg(10, 20, 10, 20);
+  assert.equal(refineSegment(flat, s, { margin: 4, minSimilarity: 0.5 }), s);
+  // The band lies in query rows 40..49: only its first rows fall inside the widened box.
+  const far = bandMatrix(40, 10, 10);
+  const t = seg(10, 41, 5, 20);
+  assert.equal(refineSegment(far, t, { margin: 2, minSimilarity: 0.5, minOverlap: 0.3 }), t);
+});
+
+test('refineBox works in cell coordinates: keyframes i..j are the cells [i, j + 1)', () => {
+  const sim = bandMatrix(10, 20, 21);
+  const box = { q0: 13, r0: 23, q1: 28, r1: 38, score: 0.8, raw: 0.6 };
+  assert.deepEqual(refineBox(sim, box, { margin: 4, minSimilarity: 0.5 }), { q0: 10, r0: 20, q1: 31, r1: 41, score: 0.8, raw: 0.6 });
+  const flat = bandMatrix(0, 0, 0);
+  assert.equal(refineBox(flat, box, { margin: 4, minSimilarity: 0.5 }), box);
+});

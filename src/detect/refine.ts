@@ -1,0 +1,88 @@
+import type { Matrix } from '../match/similarity.js';
+import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
+import { toFrameSegment, type CellBox } from './boxes.js';
+
+/**
+ * Box refinement: the detector says WHERE a copy is (which band, which reference, how confident);
+ * the band's own cells say exactly where it starts and ends. Inside the detected box, widened by
+ * `margin` keyframes on every side, the strongest monotonic path of high-similarity cells (the
+ * temporal network's path search, src/match/temporal-network.ts, on that region only) gives the
+ * refined ends. The detector's score is kept: the path only moves the ends. A box whose region has
+ * no path overlapping it keeps its own ends.
+ */
+export interface RefineOptions {
+  /** Keyframes added on each side of the box (query axis; the reference axis scales it by the box slope, at most ×4). */
+  margin: number;
+  /**
+   * Cells below this similarity are not on the path (the encoder's vote floor), nor below half-way
+   * between the box's band level (mean over its rows of the best cell within its columns) and the
+   * mean of the widened region: where unrelated footage is itself above the floor, the path still
+   * stops where the band does.
+   */
+  minSimilarity: number;
+  /** Best reference cells per query row considered. */
+  topK: number;
+  /** Largest step between consecutive path cells, on either axis. */
+  maxStep: number;
+  /** The path must cover at least this fraction of the box's query span (else the box keeps its ends). */
+  minOverlap: number;
+}
+
+export const DEFAULT_REFINE: RefineOptions = { margin: 3, minSimilarity: 0.35, topK: 5, maxStep: 4, minOverlap: 0.3 };
+
+/** The rows r0..r1 × columns c0..c1 (inclusive) of a matrix, as a new matrix. */
+function region(sim: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
+  const rows = r1 - r0 + 1;
+  const cols = c1 - c0 + 1;
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) data.set(sim.data.subarray((r0 + i) * sim.cols + c0, (r0 + i) * sim.cols + c1 + 1), i * cols);
+  return { rows, cols, data };
+}
+
+function mean(data: Float32Array): number {
+  let t = 0;
+  for (let k = 0; k < data.length; k++) t += data[k];
+  return data.length ? t / data.length : 0;
+}
+
+/** Mean over the segment's query rows of the best similarity within its reference columns. */
+function bandLevel(sim: Matrix, seg: FrameSegment): number {
+  let t = 0;
+  for (let i = seg.queryStart; i <= seg.queryEnd; i++) {
+    let best = -Infinity;
+    for (let j = seg.refStart; j <= seg.refEnd; j++) best = Math.max(best, sim.data[i * sim.cols + j]);
+    t += best;
+  }
+  return t / (seg.queryEnd - seg.queryStart + 1);
+}
+
+/** The segment with its ends moved to the band's path inside its widened box (same score). */
+export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<RefineOptions> = {}): FrameSegment {
+  const o = { ...DEFAULT_REFINE, ...options };
+  const qLen = seg.queryEnd - seg.queryStart + 1;
+  const rLen = seg.refEnd - seg.refStart + 1;
+  const slope = Math.min(4, Math.max(1, rLen / qLen));
+  const mq = o.margin;
+  const mr = Math.ceil(o.margin * slope);
+  const r0 = Math.max(0, seg.queryStart - mq);
+  const r1 = Math.min(sim.rows - 1, seg.queryEnd + mq);
+  const c0 = Math.max(0, seg.refStart - mr);
+  const c1 = Math.min(sim.cols - 1, seg.refEnd + mr);
+  const sub = region(sim, r0, r1, c0, c1);
+  const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + mean(sub.data)) / 2);
+  const [path] = temporalNetwork(sub, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: 1 });
+  if (!path) return seg;
+  const qs = path.queryStart + r0;
+  const qe = path.queryEnd + r0;
+  const overlap = Math.min(qe, seg.queryEnd) - Math.max(qs, seg.queryStart) + 1;
+  if (overlap < o.minOverlap * qLen) return seg;
+  return { queryStart: qs, queryEnd: qe, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
+}
+
+/** refineSegment for a detector box in cell coordinates (keyframes = cells whose centre the box holds, boxes.ts toFrameSegment). */
+export function refineBox(sim: Matrix, box: CellBox, options: Partial<RefineOptions> = {}): CellBox {
+  const seg = toFrameSegment(box, sim.rows, sim.cols);
+  const r = refineSegment(sim, seg, options);
+  if (r === seg) return box;
+  return { ...box, q0: r.queryStart, q1: r.queryEnd + 1, r0: r.refStart, r1: r.refEnd + 1 };
+}
