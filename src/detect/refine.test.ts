@@ -52,3 +52,12 @@ test('refineBox works in cell coordinates: keyframes i..j are the cells [i, j + 
   const flat = bandMatrix(0, 0, 0);
   assert.equal(refineBox(flat, box, { margin: 4, minSimilarity: 0.5 }), box);
 });
+
+test('a background above the floor does not pull the ends away: the path stops half-way between band and background', () => {
+  const sim = bandMatrix(10, 20, 21);
+  // Unrelated footage at 0.5, above the 0.35 floor: without the half-contrast floor the path would
+  // run along the background to the edge of the widened box.
+  for (let k = 0; k < sim.data.length; k++) if (sim.data[k] < 0.5) sim.data[k] = 0.5;
+  const r = refineSegment(sim, seg(13, 27, 23, 37), { margin: 8, minSimilarity: 0.35 });
+  assert.deepEqual([r.queryStart, r.queryEnd, r.refStart, r.refEnd], [10, 30, 20, 40]);
+});
