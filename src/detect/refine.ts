@@ -1,6 +1,7 @@
 import type { Matrix } from '../match/similarity.js';
 import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
 import { toFrameSegment, type CellBox } from './boxes.js';
+import { copyWindow } from './channels.js';
 
 /**
  * Box refinement: the detector says WHERE a copy is (which band, which reference, how confident);
@@ -35,7 +36,7 @@ function region(sim: Matrix, r0: number, r1: number, c0: number, c1: number): Ma
   const rows = r1 - r0 + 1;
   const cols = c1 - c0 + 1;
   const data = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) data.set(sim.data.subarray((r0 + i) * sim.cols + c0, (r0 + i) * sim.cols + c1 + 1), i * cols);
+  copyWindow(sim, r0, c0, rows, cols, data);
   return { rows, cols, data };
 }
 
