@@ -336,6 +336,7 @@ async function main(): Promise<void> {
       const a1 = s1 / sd;
       weightings.push({ name: `diag/raw ${ratio}`, w: [a1, a1 * ratio, b1 - a1 * mean] });
     }
+    const positives = ys.reduce((a, v) => a + v, 0);
     for (const { name, w } of weightings) {
       const scored: Scored[] = found.map((per, k) =>
         per.map((segs, j) => ({
@@ -352,7 +353,7 @@ async function main(): Promise<void> {
       // claim needs both. Ties go to the later setting (refinement, same-tile fusion, higher
       // minScore, steeper direction).
       const better = !best || (m.f1 + m.top1) / 2 >= (best.f1 + best.top1) / 2 - 1e-9;
-      if (better) best = { opts, f1: m.f1, top1: m.top1, w, weights: name, positives: ys.reduce((a, v) => a + v, 0), boxes: xs.length };
+      if (better) best = { opts, f1: m.f1, top1: m.top1, w, weights: name, positives, boxes: xs.length };
     }
   }
   const inference = { ...meta.inference, ...best!.opts };
@@ -589,7 +590,8 @@ post-processing at every candidate threshold (segments ≥ threshold of all cand
 video decoding). NMS IoU ${inf.nmsIou}, containment ${inf.containment}, min raw score ${inf.minScore},
 collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'}, ≤ ${inf.maxSegments} segments per pair.
 ${inf.refineMargin ? `Box refinement (\`src/detect/refine.ts\`, chosen on validation against no refinement): the ends of every kept box are moved to the
-strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's vote floor) inside the box widened by ${inf.refineMargin} keyframes
+strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's vote floor) and ≥ half-way between the box's band level and the
+mean of its region (bright unrelated footage does not extend it) inside the box widened by ${inf.refineMargin} keyframes
 (the temporal network's path search on that region only); the detector's score is kept, the calibration's \`diag\` is read on the refined box.` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
 
 ## Validation metrics

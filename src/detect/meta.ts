@@ -43,7 +43,8 @@ export interface SpdInferenceOptions {
   threads: number;
   /**
    * Box refinement (refine.ts): each kept box's ends moved to the band's path inside the box widened
-   * by `refineMargin` keyframes (cells ≥ `refineMinSimilarity`: the encoder's vote floor). 0 = off.
+   * by `refineMargin` keyframes (cells ≥ `refineMinSimilarity`, the encoder's vote floor, and ≥ half-way
+   * between the band level and the region mean). 0 = off.
    */
   refineMargin: number;
   refineMinSimilarity: number;
