@@ -44,14 +44,28 @@ interface Node {
 export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}): FrameSegment[] {
   const o = { ...DEFAULT_TN, ...options };
   const nodes: Node[] = [];
+  const k = Math.max(0, Math.floor(o.topK));
+  // Per row, the k best cells ≥ minSimilarity, best first, the lower column first among equals (a stable
+  // sort's order), kept by insertion into k slots: no per-cell allocation (box refinement runs this on
+  // every detected box).
+  const topJ = new Int32Array(k);
+  const topS = new Float64Array(k);
   for (let i = 0; i < sim.rows; i++) {
-    const row: { j: number; s: number }[] = [];
+    let n = 0;
+    const base = i * sim.cols;
     for (let j = 0; j < sim.cols; j++) {
-      const s = sim.data[i * sim.cols + j];
-      if (s >= o.minSimilarity) row.push({ j, s });
+      const s = sim.data[base + j];
+      if (!(s >= o.minSimilarity) || (n === k && !(s > topS[k - 1]))) continue;
+      let p = n < k ? n++ : k - 1;
+      while (p > 0 && s > topS[p - 1]) {
+        topS[p] = topS[p - 1];
+        topJ[p] = topJ[p - 1];
+        p--;
+      }
+      topS[p] = s;
+      topJ[p] = j;
     }
-    row.sort((a, b) => b.s - a.s);
-    for (const { j, s } of row.slice(0, o.topK)) nodes.push({ i, j, sim: s, best: 0, prev: -1 });
+    for (let t = 0; t < n; t++) nodes.push({ i, j: topJ[t], sim: topS[t], best: 0, prev: -1 });
   }
   const alive = new Array<boolean>(nodes.length).fill(true);
   const segments: FrameSegment[] = [];

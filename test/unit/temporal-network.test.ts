@@ -69,3 +69,47 @@ test('the blocked similarity kernel equals plain dot products on every cell, rem
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) assert.equal(m.data[i * cols + j], Math.fround(dotAt(a, i * dim, b, j * dim, dim)), `cell ${i},${j} of ${rows}x${cols}`);
   }
 });
+
+test('top-k per row keeps the k best cells ≥ the floor, best first, lower column first among equal values', () => {
+  // Row 0: ties at 0.8 (columns 1, 3, 6) and a cell below the floor; k = 2 keeps 0.9 (col 5), then 0.8 at col 1.
+  // A path through (0,5) → (1,6) only exists if column 5 of row 0 is kept; row 1 offers (1,6) = 0.9 and (1,2) = 0.85.
+  const m = matrix(2, 8, 0.1);
+  [0.2, 0.8, 0.4, 0.8, 0.3, 0.9, 0.8, 0.45].forEach((v, j) => set(m, 0, j, v));
+  set(m, 1, 6, 0.9);
+  set(m, 1, 2, 0.85);
+  const [seg] = temporalNetwork(m, { minSimilarity: 0.5, topK: 2, maxStep: 4, maxSegments: 1 });
+  // Best path: (0,5)=0.9 → (1,6)=0.9 (total 1.8) beats (0,1)=0.8 → (1,2)=0.85 (1.65).
+  assert.deepEqual([seg.queryStart, seg.queryEnd, seg.refStart, seg.refEnd, seg.support], [0, 1, 5, 6, 2]);
+  // With k = 1 row 0 keeps only column 5; with ties only, the lowest column wins: (0,1) before (0,3) and (0,6).
+  const t = matrix(2, 8, 0.1);
+  [0.2, 0.8, 0.4, 0.8, 0.3, 0.1, 0.8, 0.45].forEach((v, j) => set(t, 0, j, v));
+  set(t, 1, 2, 0.6);
+  set(t, 1, 7, 0.6);
+  const [tie] = temporalNetwork(t, { minSimilarity: 0.5, topK: 1, maxStep: 4, maxSegments: 1 });
+  assert.deepEqual([tie.refStart, tie.refEnd], [1, 2]);
+});
+
+test('same segments as a sort-based top-k on random matrices (ties included)', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 40; trial++) {
+    const rows = 5 + Math.floor(rand() * 40);
+    const cols = 5 + Math.floor(rand() * 60);
+    const m = matrix(rows, cols);
+    // Quantised values: many exact ties.
+    for (let k = 0; k < m.data.length; k++) m.data[k] = Math.round(rand() * 10) / 10;
+    for (const topK of [1, 3, 5]) {
+      const fast = temporalNetwork(m, { minSimilarity: 0.5, topK });
+      // Reference: every row's cells ≥ the floor, stable-sorted best first, the first topK kept as a sparse matrix.
+      const sparse = matrix(rows, cols, -1);
+      for (let i = 0; i < rows; i++) {
+        const row: { j: number; s: number }[] = [];
+        for (let j = 0; j < cols; j++) if (m.data[i * cols + j] >= 0.5) row.push({ j, s: m.data[i * cols + j] });
+        row.sort((a, b) => b.s - a.s);
+        for (const { j, s } of row.slice(0, topK)) set(sparse, i, j, s);
+      }
+      // On the sparse matrix every row has at most topK cells ≥ the floor: the selection cannot differ.
+      assert.deepEqual(fast, temporalNetwork(sparse, { minSimilarity: 0.5, topK: cols }), `trial ${trial} topK ${topK}`);
+    }
+  }
+});
