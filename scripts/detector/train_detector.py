@@ -50,6 +50,7 @@ CHANNELS = ['sim', 'rowrel', 'colrel', 'z', 'mask']
 SD_FLOOR = 0.02
 REL_CLIP = 4.0
 Z_LO, Z_HI, Z_SCALE = -3.0, 5.0, 3.0
+POOL = 1  # --pool: set once in main()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -87,6 +88,20 @@ def cut_window(planes, r0, c0, h, w):
 def padded(n, stride):
     """n rounded up to a multiple of stride (at least one stride)."""
     return max(stride, -(-n // stride) * stride)
+
+
+def pool_max(m, p):
+    """[R, C] -> [ceil(R/p), ceil(C/p)]: max over p x p blocks of cells (partial blocks at the bottom and right
+    edges: max over the cells they hold). --pool: the network sees the matrix at 1/p resolution (p x p keyframe
+    pairs per cell), which divides the cost of the channels and the stem by p*p; box ends are refined on the
+    full-resolution matrix at inference (src/detect/refine.ts)."""
+    if p == 1:
+        return m
+    R, C = m.shape
+    R2, C2 = -(-R // p), -(-C // p)
+    t = np.full((R2 * p, C2 * p), -np.inf, np.float32)
+    t[:R, :C] = m
+    return t.reshape(R2, p, C2, p).max(axis=(1, 3))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,12 +201,21 @@ class Export(nn.Module):
     by src/detect/boxes.ts to the few locations it decodes: in the graph, softplus over every location
     was a third of onnxruntime's time; the channels in the graph take a third of what JS took."""
 
-    def __init__(self, net):
+    def __init__(self, net, pool=1):
         super().__init__()
         self.channels = Channels()
         self.net = net
+        self.pool = pool
 
     def forward(self, sim, valid):
+        if self.pool > 1:
+            # pool_max in the graph: padding below every similarity, so that a block's max is over its valid cells.
+            N, _, H, W = sim.shape
+            ry = torch.arange(H, dtype=sim.dtype).view(1, 1, H, 1) < valid[:, 0].view(-1, 1, 1, 1)
+            rx = torch.arange(W, dtype=sim.dtype).view(1, 1, 1, W) < valid[:, 1].view(-1, 1, 1, 1)
+            low = torch.where(ry & rx, sim.clamp(-1.0, 1.0), torch.full_like(sim, -2.0))
+            sim = F.max_pool2d(low, self.pool, self.pool)
+            valid = torch.ceil(valid / self.pool)
         logit, reg = self.net.logits(self.channels(sim, valid))
         return torch.cat([logit, reg], 1)
 
@@ -397,12 +421,15 @@ def targets(boxes, H, W, stride):
 
 
 def sample(data, rng, max_rows, max_cols, stride):
-    """One training window: a composed + augmented matrix, its channels computed on the whole matrix,
+    """One training window (in pooled cells with --pool): a composed + augmented matrix, its channels computed on the whole matrix,
     cut to a random window of at most (max_rows, max_cols) cells (biased toward windows holding a
     copy); matrices that fit are taken whole, as inference takes them. Returns (planes window
     [4, h, w], h, w, boxes in window cells with an ok flag)."""
     m, boxes = compose(data, rng)
     m, boxes = augment(m, boxes, rng)
+    if POOL > 1:
+        m = pool_max(m, POOL)
+        boxes = [tuple(v / POOL for v in b) for b in boxes]
     R, C = m.shape
     planes = build_channels(m)
     # Window size: the whole matrix when it fits, else a random size between half the cap and the cap
@@ -569,7 +596,9 @@ def model_input(m, stride):
 def detect(model, m, stride, min_score=0.05, iou_thr=0.5):
     """Whole-matrix inference (what src/detect/ does below inference.maxCells) + NMS, boxes in cells."""
     R, C = m.shape
-    y = model(torch.from_numpy(model_input(m, stride)))[0].numpy()
+    y = model(torch.from_numpy(model_input(pool_max(m, POOL), stride)))[0].numpy()
+    y[1:] *= POOL
+    stride = stride * POOL
     s = y[0]
     gy, gx = np.nonzero(s >= min_score)
     if gy.size == 0:
@@ -685,6 +714,7 @@ def main():
     ap.add_argument('--dilations', default='1,2,4,1', help='one residual block per dilation')
     ap.add_argument('--max-rows', type=int, default=128, help='training windows: at most this many query cells (matrices that fit are taken whole)')
     ap.add_argument('--max-cols', type=int, default=256, help='training windows: at most this many reference cells')
+    ap.add_argument('--pool', type=int, default=1, help='the network sees the matrix max-pooled by this factor (1: full resolution); --stride stays the output stride in cells')
     ap.add_argument('--stride', type=int, default=8, help='output stride (cells per output location; 8 since box refinement: 4 gave +0.6 val F1 at 1.4x the time)')
     ap.add_argument('--fallback-tile', type=int, default=256, help='inference: window side when a matrix exceeds --max-cells (tune.ts re-chooses it)')
     ap.add_argument('--max-cells', type=int, default=1 << 20, help='inference: largest matrix (cells) run whole')
@@ -697,6 +727,7 @@ def main():
     ap.add_argument('--fixture', default=None, help='parity fixture for verify.ts (default: DATA/verify.json)')
     ap.add_argument('--export-only', action='store_true', help='no training: re-export OUT/model.pt (architecture and history from OUT/meta.json)')
     args = ap.parse_args()
+    global POOL
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
@@ -722,10 +753,17 @@ def main():
             setattr(args, k, pt[k])
         args.max_rows, args.max_cols = pt.get('windows', [args.max_rows, args.max_cols])
         args.freeze_bn = pt.get('freezeBn', args.freeze_bn)
+        args.pool = pt.get('pool', 1)
+    if args.stride % args.pool:
+        sys.exit(f'--stride {args.stride} is not a multiple of --pool {args.pool}')
+    POOL = args.pool
+    net_stride = args.stride // args.pool
+    # Training windows and the network in pooled cells (the same content as --max-rows x --max-cols cells).
+    win_rows, win_cols = max(8, args.max_rows // args.pool), max(8, args.max_cols // args.pool)
     dilations = tuple(int(d) for d in args.dilations.split(','))
-    model = SpdNet(width=args.width, stride=args.stride, dilations=dilations)
+    model = SpdNet(width=args.width, stride=net_stride, dilations=dilations)
     nparams = sum(p.numel() for p in model.parameters())
-    print(f'model: {nparams} parameters, width {args.width}, dilations {dilations}, receptive field {receptive_field(args.stride, dilations)} cells, output stride {args.stride}, training windows <= {args.max_rows}x{args.max_cols}', flush=True)
+    print(f'model: {nparams} parameters, width {args.width}, dilations {dilations}, receptive field {receptive_field(args.stride, dilations)} cells, output stride {args.stride} (pool {args.pool}, stem stride {net_stride}), training windows <= {args.max_rows}x{args.max_cols}', flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     warm = min(300, args.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
@@ -740,12 +778,12 @@ def main():
         hist = prev['training']['history']
     for step in range(1, 0 if prev is not None else args.steps + 1):
         if step == freeze_at:
-            freeze_bn(model, data, rng, args.max_rows, args.max_cols, args.stride)
+            freeze_bn(model, data, rng, win_rows, win_cols, net_stride)
             print(f'step {step}: BatchNorm statistics re-estimated on mixed-size batches and frozen', flush=True)
         if not queue:
-            queue = batches(data, rng, args.batch, args.max_rows, args.max_cols, args.stride)
+            queue = batches(data, rng, args.batch, win_rows, win_cols, net_stride)
         x, pos, tgt, ign = queue.pop()
-        loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, args.stride, args.loss)
+        loss, qfl, bl = loss_fn(model, x, pos, tgt, ign, net_stride, args.loss)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -755,7 +793,7 @@ def main():
         if step % 100 == 0:
             print(f'step {step}/{args.steps} loss {run[0]:.3f} (qfl {run[1]:.3f} box {run[2]:.3f}) lr {sched.get_last_lr()[0]:.2e} {time.time() - t_train:.0f} s', flush=True)
         if step % args.eval_every == 0 or step == args.steps:
-            res = validate(model, data, args.stride)
+            res = validate(model, data, net_stride)
             # Model selection: best F1 over thresholds, false alarms above 5 % on negatives penalised.
             f1, thr = max((v['f1'] - max(0.0, v['far'] - 0.05), t) for t, v in res.items())
             hist.append(dict(step=step, f1=f1, threshold=thr, res={str(k): v for k, v in res.items()}))
@@ -772,15 +810,15 @@ def main():
     torch.save(best[2], os.path.join(args.out, 'model.pt'))  # PyTorch weights (not shipped): for fine-tuning / analysis
     onnx_path = os.path.join(args.out, 'model.onnx')
     dummy = (torch.zeros(1, 1, 8 * args.stride, 16 * args.stride), torch.tensor([[8.0 * args.stride - 1, 16.0 * args.stride - 3]]))
-    torch.onnx.export(Export(model).eval(), dummy, onnx_path, opset_version=17, input_names=['sim', 'valid'], output_names=['boxes'],
+    torch.onnx.export(Export(model, args.pool).eval(), dummy, onnx_path, opset_version=17, input_names=['sim', 'valid'], output_names=['boxes'],
                       dynamic_axes={'sim': {0: 'n', 2: 'h', 3: 'w'}, 'valid': {0: 'n'}, 'boxes': {0: 'n', 2: 'gh', 3: 'gw'}}, do_constant_folding=True)
     import hashlib
     with open(onnx_path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
-    final = validate(model, data, args.stride)
+    final = validate(model, data, net_stride)
     # Fit check: the same figures on 150 training queries (underfitting vs generalisation gap).
     held, data.val = data.val, data.train[::3][:150]
-    fit = validate(model, data, args.stride)
+    fit = validate(model, data, net_stride)
     data.val = held
     print('train-subset (python decode): ' + ' '.join(f'{t}:F1={v["f1"]:.3f}/FAR={v["far"]:.2f}' for t, v in fit.items()), flush=True)
     meta = {
@@ -791,7 +829,7 @@ def main():
         'bytes': os.path.getsize(onnx_path),
         'input': {'name': 'sim', 'valid': 'valid', 'shape': ['n', 1, 'h', 'w'], 'channels': CHANNELS,
                   'layout': 'sim: the similarities of the whole matrix (or of a window of it above inference.maxCells), h and w = rows and columns rounded up to multiples of stride, padding values ignored; valid [n, 2] = valid rows and columns (float); the graph builds the channels (statistics over the valid cells) and the mask'},
-        'output': {'name': 'boxes', 'shape': ['n', 5, 'h/stride', 'w/stride'], 'boxScale': model.box_scale,
+        'output': {'name': 'boxes', 'shape': ['n', 5, 'h/stride', 'w/stride'], 'boxScale': model.box_scale * args.pool,
                    'layout': 'channel 0 = score logit (raw score = sigmoid, calibrate with calibration), 1..4 = pre-activation distances: softplus(x) * boxScale cells from the location centre to query start, query end, reference start, reference end (torch softplus: x above 20 stays x); location (gy, gx) centre = (gy*stride + stride/2, gx*stride + stride/2) window cells'},
         'stride': args.stride,
         'receptiveField': receptive_field(args.stride, dilations),
@@ -804,7 +842,7 @@ def main():
             'data': data_dir, 'sampling': ix.get('sampling'), 'queryViews': ix.get('queryViews', False), 'voteFloor': ix.get('voteFloor'),
             'seeds': ix['seeds'], 'valSeeds': ix['valSeeds'], 'trainQueries': len(data.train), 'valQueries': len(data.val),
             'steps': args.steps, 'bestStep': best[1], 'loss': args.loss, 'synthetic': args.synthetic, 'batch': args.batch, 'lr': args.lr, 'width': args.width, 'dilations': list(dilations), 'seed': args.seed,
-            'windows': [args.max_rows, args.max_cols], 'freezeBn': args.freeze_bn,
+            'windows': [args.max_rows, args.max_cols], 'freezeBn': args.freeze_bn, 'pool': args.pool,
             'parameters': nparams, 'seconds': round(train_seconds), 'torch': torch.__version__, 'createdAt': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
             'pythonValidation': {str(k): v for k, v in final.items()}, 'history': hist,
         },
@@ -826,12 +864,12 @@ def main():
     for m in cases:
         planes = build_channels(m)
         # Reference output: the network on build_channels' float64 channels (what training saw), not the graph's own channels.
-        x = model_input(m, args.stride)
+        x = model_input(pool_max(m, args.pool), net_stride)
         with torch.no_grad():
             logit, reg = model.logits(torch.from_numpy(x))
             y = torch.cat([logit, reg], 1)[0].numpy()
         fixture.append({'rows': m.shape[0], 'cols': m.shape[1], 'sim': m.astype(np.float32).ravel().tolist(),
-                        'channels': planes.ravel().tolist(), 'input': [int(v) for v in x.shape[2:]], 'output': y.ravel().tolist()})
+                        'channels': planes.ravel().tolist(), 'input': [padded(m.shape[0], args.stride), padded(m.shape[1], args.stride)], 'output': y.ravel().tolist()})
     with open(args.fixture or os.path.join(data_dir, 'verify.json'), 'w') as f:
         json.dump(fixture, f)
     print(f'wrote {onnx_path} ({meta["bytes"]} bytes, sha256 {sha[:12]}) and meta.json; val (python decode): ' +

@@ -297,7 +297,7 @@ async function main(): Promise<void> {
   //      along the box diagonal), best threshold; keep the setting (and calibration direction) with the best mean of val F1 and top-1.
   const grid: Partial<SpdInferenceOptions>[] = [];
   // Box refinement (src/detect/refine.ts) off or on, its path floor = the encoder's vote floor.
-  for (const refineMargin of [0, 8]) for (const fuseSameTile of [false, true]) for (const nmsIou of [0.3, 0.5]) for (const minScore of [0.05, 0.1]) grid.push({ nmsIou, containment: 0.8, minScore, fuseSameTile, refineMargin, refineMinSimilarity: index.voteFloor });
+  for (const refineMargin of [0, 8]) for (const fuseSameTile of [false, true]) for (const nmsIou of [0.3, 0.5]) for (const minScore of [0.02, 0.05, 0.1]) grid.push({ nmsIou, containment: 0.8, minScore, fuseSameTile, refineMargin, refineMinSimilarity: index.voteFloor });
   let best: { opts: Partial<SpdInferenceOptions>; f1: number; top1: number; w: number[]; weights: string; positives: number; boxes: number } | undefined;
   for (const opts of grid) {
     const det = await createSpdDetector(modelsDir, 2, opts);
@@ -500,6 +500,7 @@ function writeCard(dir: string, meta: Record<string, any>): void {
   const tn = v.tn.tuned;
   const dp = v.dp.tuned;
   const dil = (t.dilations ?? [1, 2, 4, 8, 1]) as number[];
+  const pool = (t.pool ?? 1) as number;
   const hist = (t.history as { step: number; f1: number; threshold: number }[]).map((h) => `${h.step}: ${h.f1.toFixed(3)}`).join(', ');
   const sp = v.speed as { rows: number; cols: number; repeats: number; threads: number; table: { name: string; ms: number; min: number; segments?: number }[]; dpOverSpd: number; dpOverSpdFastest: number };
   const lm = v.longMatrices;
@@ -549,7 +550,8 @@ of real context. Only larger matrices (hours × hours) are cut into ${inf.tile}�
 
 ## Model
 
-Anchor-free, single level, FCOS/GFL-style: ${meta.stride}×${meta.stride} patchify stem (stride ${meta.stride}, width ${t.width}) → ${dil.length} depthwise-separable
+Anchor-free, single level, FCOS/GFL-style: ${pool > 1 ? `the similarities max-pooled ${pool}×${pool} in the graph (before the channels: each network cell = ${pool}×${pool} keyframe pairs, a quarter of the
+element-wise work of the channels and the stem; the box ends are refined on the full-resolution matrix) → ` : ''}${meta.stride / pool}×${meta.stride / pool} patchify stem (output stride ${meta.stride} keyframes, width ${t.width}) → ${dil.length} depthwise-separable
 residual blocks with dilations ${dil.join(', ')} (receptive field ${meta.receptiveField ?? '?'} cells) → per location a score
 (sigmoid) and four distances (softplus × 4, in cells) to the box edges. Output [n, 5, h/${meta.stride}, w/${meta.stride}].
 Positives: output locations within 0.75·stride of the GT band (the box diagonal) plus the location at
