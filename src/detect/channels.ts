@@ -5,7 +5,10 @@ import type { Matrix } from '../match/similarity.js';
  * `cut_window` in scripts/detector/train_detector.py (scripts/detector/verify.ts checks the two
  * agree). At inference the ONNX graph builds these channels itself from the similarities of the
  * window it is given (`Channels` in train_detector.py; verify.ts checks its outputs against the
- * network run on these channels), so inference only copies similarities (`copyWindow`).
+ * network run on these channels), so inference only copies similarities (`copyWindow`). A model
+ * trained with `--pool P` (meta training.pool; 2 for the shipped one) first max-pools the similarities
+ * P×P in its graph (a partial block at the matrix edge: the max of the cells it holds) and builds these
+ * channels on the pooled matrix; verify.ts then checks the network's outputs against PyTorch on it.
  * One cell = one (query keyframe, reference keyframe) pair. Channels are computed on the WHOLE
  * matrix; the network sees the whole matrix as one window padded to multiples of its stride (or,
  * above inference.maxCells, large windows of it, normalised per window: tiling.ts planWindows):

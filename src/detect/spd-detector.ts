@@ -4,7 +4,8 @@
  * object-detection box by a small anchor-free, fully convolutional CNN (models/spd-detector, trained
  * by scripts/detector/train.sh). The WHOLE matrix is one input window: its similarities (handed to
  * onnxruntime as they are when rows and columns are multiples of the output stride, else copied once
- * into a reused padded buffer) and its size; the graph builds the five channels (channels.ts is their
+ * into a reused padded buffer) and its size; the graph max-pools them 2×2 (a model trained with --pool 2)
+ * and builds the five channels (channels.ts is their
  * specification) and runs the network → the best boxes (boxes.ts `decodeTopK`: only locations above
  * minScore are activated, only the preNmsTopK best become boxes) → NMS → calibrated scores →
  * frame-index segments. Matrices above `maxCells` cells (hours × hours) are cut into large
