@@ -714,7 +714,7 @@ def main():
     ap.add_argument('--dilations', default='1,2,4,1', help='one residual block per dilation')
     ap.add_argument('--max-rows', type=int, default=128, help='training windows: at most this many query cells (matrices that fit are taken whole)')
     ap.add_argument('--max-cols', type=int, default=256, help='training windows: at most this many reference cells')
-    ap.add_argument('--pool', type=int, default=2, help='the network sees the matrix max-pooled by this factor (1: full resolution); --stride stays the output stride in cells (2 since 2026-12-06: same validation F1 as 1, a third less onnxruntime time)')
+    ap.add_argument('--pool', type=int, default=2, help='the network sees the matrix max-pooled by this factor (1: full resolution); --stride stays the output stride in cells (2 since 2026-12-06: validation F1 within a point of 1, a third less onnxruntime time)')
     ap.add_argument('--stride', type=int, default=8, help='output stride (cells per output location; 8 since box refinement: 4 gave +0.6 val F1 at 1.4x the time)')
     ap.add_argument('--fallback-tile', type=int, default=256, help='inference: window side when a matrix exceeds --max-cells (tune.ts re-chooses it)')
     ap.add_argument('--max-cells', type=int, default=1 << 20, help='inference: largest matrix (cells) run whole')

@@ -576,8 +576,8 @@ box loss = GIoU. Locations near but not on a band, and bands cut to slivers by a
   to a random window of half to full that size (biased towards copies). Batches = samples sorted by size, each group padded to its
   largest member (mask 0), so the network sees both exact matrix edges and padding.
 * Training: AdamW lr ${t.lr}, batch ${t.batch}, ${t.steps} steps, cosine schedule, seed ${t.seed}, 1 CPU thread; ${t.seconds} s of training.
-  (The defaults of \`train_detector.py\`, pool 2 and seed 3, were chosen on the validation seeds: pool 2 gave the same
-  F1 as full resolution at a third less onnxruntime time; seeds 3 and 2 had the best mean of F1 and top-1 of four pool-2
+  (The defaults of \`train_detector.py\`, pool 2 and seed 3, were chosen on the validation seeds: pool 2 came within a point of
+  the full-resolution F1 (70.0-70.7 against 70.9) at a third less onnxruntime time; seeds 3 and 2 had the best mean of F1 and top-1 of four pool-2
   trainings (seeds 0, 2, 3 at 4000 steps, seed 1 at 8000), which spread over 70.0-70.7 F1 and 91.7-97.5 top-1: differences
   between models of one recipe are mostly training noise. Seed 2 (70.3 / 97.5) raised a false alarm on the synthetic noise
   matrix cut into 64×64 fallback windows of test/integration/spd-detector.test.ts; seed 3 (70.0 / 97.5) passes it.)
