@@ -167,6 +167,14 @@ class SpdNet(nn.Module):
         return torch.cat([torch.sigmoid(logit), dist], 1)
 
 
+def valid_mask(sim, valid):
+    """sim [N, 1, H, W], valid [N, 2] -> bool [N, 1, H, W]: True on each window's valid rows x columns (top-left part)."""
+    _, _, H, W = sim.shape
+    ry = torch.arange(H, dtype=sim.dtype).view(1, 1, H, 1) < valid[:, 0].view(-1, 1, 1, 1)
+    rx = torch.arange(W, dtype=sim.dtype).view(1, 1, 1, W) < valid[:, 1].view(-1, 1, 1, 1)
+    return ry & rx
+
+
 class Channels(nn.Module):
     """build_channels + window padding as graph operations, so that inference hands onnxruntime the raw
     similarities: sim [N, 1, H, W] (any values in the padding) and valid [N, 2] = valid rows and columns
@@ -175,10 +183,7 @@ class Channels(nn.Module):
     float32 here, float64 there: |difference| ~1e-7). Clipping the similarity is the first operation."""
 
     def forward(self, sim, valid):
-        N, _, H, W = sim.shape
-        ry = (torch.arange(H, dtype=sim.dtype).view(1, 1, H, 1) < valid[:, 0].view(-1, 1, 1, 1)).to(sim.dtype)
-        rx = (torch.arange(W, dtype=sim.dtype).view(1, 1, 1, W) < valid[:, 1].view(-1, 1, 1, 1)).to(sim.dtype)
-        mask = ry * rx
+        mask = valid_mask(sim, valid).to(sim.dtype)
         v = sim.clamp(-1.0, 1.0) * mask
         n = (valid[:, 0] * valid[:, 1]).view(-1, 1, 1, 1)
         mean = v.sum(dim=(2, 3), keepdim=True) / n
@@ -210,10 +215,7 @@ class Export(nn.Module):
     def forward(self, sim, valid):
         if self.pool > 1:
             # pool_max in the graph: padding below every similarity, so that a block's max is over its valid cells.
-            N, _, H, W = sim.shape
-            ry = torch.arange(H, dtype=sim.dtype).view(1, 1, H, 1) < valid[:, 0].view(-1, 1, 1, 1)
-            rx = torch.arange(W, dtype=sim.dtype).view(1, 1, 1, W) < valid[:, 1].view(-1, 1, 1, 1)
-            low = torch.where(ry & rx, sim.clamp(-1.0, 1.0), torch.full_like(sim, -2.0))
+            low = torch.where(valid_mask(sim, valid), sim.clamp(-1.0, 1.0), torch.full_like(sim, -2.0))
             sim = F.max_pool2d(low, self.pool, self.pool)
             valid = torch.ceil(valid / self.pool)
         logit, reg = self.net.logits(self.channels(sim, valid))
