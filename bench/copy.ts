@@ -24,6 +24,7 @@ import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
 import type { Manifest, ManifestQuery } from '../datasets/manifest.js';
 import { prepareSignatureReferences, signatureMatch } from './signature-baseline.js';
+import { interleavedTimes, median } from '../scripts/detector/timing.js';
 
 
 const { values: args } = parseArgs({
@@ -64,6 +65,8 @@ export interface TimingResult {
   /** Similarity-matrix computation (common to every aligner), ms. */
   similarityMs: number;
   repeats: number;
+  /** Untimed runs of each aligner before the timed ones. */
+  warmup: number;
   aligners: { aligner: string; msPerPair: number; segments: number }[];
   dpOverSpd: number | null;
 }
@@ -157,22 +160,14 @@ async function timeAligners(library: Library, aligners: AlignerName[], queries: 
   const ts = performance.now();
   for (let k = 0; k < 3; k++) sim = similarityMatrix(qb, rb, dim);
   const similarityMs = (performance.now() - ts) / 3;
-  const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, aligners: [], dpOverSpd: null };
-  const runs = await Promise.all(aligners.map(async (name) => ({ name, aligner: await library.aligner(name), times: [] as number[], segments: 0 })));
+  const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, warmup: WARMUP, aligners: [], dpOverSpd: null };
+  const runs = await Promise.all(aligners.map(async (name) => ({ name, aligner: await library.aligner(name) })));
   // Steady state: WARMUP runs of each aligner on this matrix first (JIT, onnxruntime's buffers for a new input
-  // shape: the first runs of the SPD detector on a new shape took 2-10x its steady time), then REPEATS rounds,
-  // interleaved (round k of every aligner before round k+1 of any), so that load from other processes hits all alike.
-  for (const r of runs) for (let k = 0; k < WARMUP; k++) await r.aligner.align(sim);
-  for (let k = 0; k < REPEATS; k++) {
-    for (const r of runs) {
-      const t = performance.now();
-      r.segments = (await r.aligner.align(sim)).filter((s) => s.score >= r.aligner.threshold).length;
-      r.times.push(performance.now() - t);
-    }
-  }
-  for (const r of runs) {
-    r.times.sort((a, b) => a - b);
-    result.aligners.push({ aligner: r.name, msPerPair: r.times[Math.floor(r.times.length / 2)], segments: r.segments });
+  // shape: the first runs of the SPD detector on a new shape took 2-10x its steady time), then REPEATS interleaved rounds.
+  const times = await interleavedTimes(runs.map((r) => () => r.aligner.align(sim)), REPEATS, WARMUP);
+  for (const [i, r] of runs.entries()) {
+    const segments = (await r.aligner.align(sim)).filter((s) => s.score >= r.aligner.threshold).length;
+    result.aligners.push({ aligner: r.name, msPerPair: median(times[i]), segments });
   }
   const ms = (n: string) => result.aligners.find((a) => a.aligner === n)?.msPerPair;
   const spd = ms('spd');
@@ -182,7 +177,7 @@ async function timeAligners(library: Library, aligners: AlignerName[], queries: 
 }
 
 export function printTiming(t: TimingResult): void {
-  console.log(`\ntime per pair: ${t.rows}x${t.cols} similarity matrix (2-min query x 10-min reference at 1 fps, real embeddings), median of ${t.repeats} interleaved runs after 5 warm-up runs each`);
+  console.log(`\ntime per pair: ${t.rows}x${t.cols} similarity matrix (2-min query x 10-min reference at 1 fps, real embeddings), median of ${t.repeats} interleaved runs after ${t.warmup} warm-up runs each`);
   console.log('aligner   ms/pair  segments  vs spd');
   const spd = t.aligners.find((a) => a.aligner === 'spd')?.msPerPair;
   for (const a of t.aligners) {

@@ -37,6 +37,26 @@ export interface SpdTiming {
   dpOverSpdFastest: number;
 }
 
+/**
+ * Milliseconds of each run, `warmup` untimed calls of each first, then `repeats` rounds interleaved (round k
+ * of every run before round k+1 of any: load from other processes hits all of them alike).
+ */
+export async function interleavedTimes(runs: readonly (() => Promise<unknown>)[], repeats: number, warmup = 1): Promise<number[][]> {
+  for (const run of runs) for (let k = 0; k < warmup; k++) await run();
+  const times = runs.map(() => [] as number[]);
+  for (let k = 0; k < repeats; k++) {
+    for (const [i, run] of runs.entries()) {
+      const t = performance.now();
+      await run();
+      times[i].push(performance.now() - t);
+    }
+  }
+  return times;
+}
+
+/** The middle value (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export async function timeAligners(
   sim: Matrix,
   modelsDir: string,
@@ -66,17 +86,8 @@ export async function timeAligners(
     ...extra.map((e) => ({ name: e.name, run: () => e.aligner.align(sim), aligner: e.aligner })),
     ...classical.map((a) => ({ name: a.name, run: () => a.align(sim), aligner: a })),
   ];
-  const times = runs.map(() => [] as number[]);
-  for (const r of runs) await r.run(); // warm-up
-  for (let k = 0; k < repeats; k++) {
-    for (const [i, r] of runs.entries()) {
-      const t = performance.now();
-      await r.run();
-      times[i].push(performance.now() - t);
-    }
-  }
+  const times = await interleavedTimes(runs.map((r) => r.run), repeats);
   await session.release();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const table: TimingRow[] = [];
   for (const [i, r] of runs.entries()) {
     const row: TimingRow = { name: r.name, ms: median(times[i]), min: Math.min(...times[i]) };
