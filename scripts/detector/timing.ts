@@ -71,7 +71,7 @@ export async function timeAligners(
   const { height, width } = plan;
   const n = plan.origins.length;
   const input = new Float32Array(n * height * width);
-  plan.origins.forEach((o, k) => copyWindow(sim, o.row, o.col, height, width, input, k * height * width));
+  plan.origins.forEach((o, k) => copyWindow(sim, o.row, o.col, height, width, input, k * height * width, meta.input.pad ?? 0));
   const valid = Float32Array.from(plan.origins.flatMap((o) => [Math.min(height, sim.rows - o.row), Math.min(width, sim.cols - o.col)]));
   const session = await createOnnxSession(spdModelPath(modelsDir), threads);
   const runs: { name: string; run: () => Promise<unknown>; aligner?: Aligner }[] = [

@@ -39,6 +39,23 @@ test('iou and NMS with containment suppression', () => {
   const e = { ...box(4, 6, 14, 10, 0.5), cut: true };
   assert.deepEqual(nms([a, e], 0.5, 0.8), [a, e]);
   assert.deepEqual(nms([a, e], 0.5, 0.8, 0.5), [a]);
+  // A limit keeps the first boxes of the full result.
+  assert.deepEqual(nms([d, c, b, a], 0.5, 1.01, 1.01, 2), [a, c]);
+  assert.deepEqual(nms([d, c, b, a], 0.5, 1.01, 1.01, 0), []);
+});
+
+test('NMS with a limit = the full NMS cut to that many boxes (random boxes)', () => {
+  let seed = 11;
+  const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let t = 0; t < 50; t++) {
+    const boxes = Array.from({ length: 40 }, () => {
+      const q0 = Math.floor(rnd() * 50);
+      const r0 = Math.floor(rnd() * 50);
+      return { ...box(q0, r0, q0 + 1 + Math.floor(rnd() * 20), r0 + 1 + Math.floor(rnd() * 20), rnd()), ...(rnd() < 0.2 ? { cut: true } : {}) };
+    });
+    const full = nms(boxes, 0.5, 0.8, 0.5);
+    for (const limit of [1, 3, 7]) assert.deepEqual(nms(boxes, 0.5, 0.8, 0.5, limit), full.slice(0, limit));
+  }
 });
 
 test('band fusion joins pieces of one diagonal cut by a tile border, nothing else', () => {

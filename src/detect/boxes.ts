@@ -213,18 +213,25 @@ export function iou(a: CellBox, b: CellBox): number {
  * Greedy non-maximum suppression: boxes by decreasing score; a box is dropped when its IoU with a
  * kept box is ≥ `iouThreshold`, or when ≥ `containment` of the smaller box's area lies inside a kept
  * box (a partial view of the same band) — ≥ `cutContainment` when the dropped box is `cut` by its
- * tile border (the neighbouring tile sees the band whole).
+ * tile border (the neighbouring tile sees the band whole). At most `limit` boxes are kept (the same as
+ * slicing the full result).
  */
-export function nms(boxes: readonly CellBox[], iouThreshold: number, containment = 1, cutContainment = containment): CellBox[] {
+export function nms(boxes: readonly CellBox[], iouThreshold: number, containment = 1, cutContainment = containment, limit = Infinity): CellBox[] {
   const sorted = [...boxes].sort((a, b) => b.score - a.score);
   const kept: CellBox[] = [];
-  for (const b of sorted) {
-    const suppressed = kept.some((k) => {
+  // Greedy: the first `limit` boxes kept do not depend on the boxes after them, so stop there.
+  for (let i = 0; i < sorted.length && kept.length < limit; i++) {
+    const b = sorted[i];
+    const areaB = boxArea(b);
+    const floor = b.cut ? cutContainment : containment;
+    let suppressed = false;
+    for (let j = 0; j < kept.length && !suppressed; j++) {
+      const k = kept[j];
       const inter = intersectionArea(k, b);
-      if (inter === 0) return false;
-      const union = boxArea(k) + boxArea(b) - inter;
-      return inter / union >= iouThreshold || inter / Math.min(boxArea(k), boxArea(b)) >= (b.cut ? cutContainment : containment);
-    });
+      if (inter === 0) continue;
+      const areaK = boxArea(k);
+      suppressed = inter / (areaK + areaB - inter) >= iouThreshold || inter / Math.min(areaK, areaB) >= floor;
+    }
     if (!suppressed) kept.push(b);
   }
   return kept;

@@ -129,3 +129,10 @@ test('copyWindow: the similarities of a window, zeros outside the matrix, whatev
   assert.deepEqual([...out.subarray(2)], want);
   assert.ok(Number.isNaN(out[0]) && Number.isNaN(out[1]));
 });
+
+test('copyWindow: padding takes the fill value (a model whose meta sets input.pad)', () => {
+  const m = { rows: 2, cols: 3, data: Float32Array.of(0.1, 0.2, 0.3, 0.4, 0.5, 0.6) };
+  const out = new Float32Array(3 * 4).fill(NaN);
+  copyWindow(m, 0, 1, 3, 4, out, 0, -2);
+  assert.deepEqual([...out], [0.2, 0.3, -2, -2, 0.5, 0.6, -2, -2, -2, -2, -2, -2].map((x) => Math.fround(x)));
+});

@@ -167,17 +167,18 @@ export function writeTile(m: Matrix, s: ChannelStats, p: ChannelParams, row0: nu
 
 /**
  * Copies the height × width window at (row0, col0) of the similarities into `out` at `offset`
- * (row-major [height, width]), zeros where the window lies outside the matrix: the network's input
- * (it builds the channels and the mask itself from the window and its valid size).
+ * (row-major [height, width]), `fill` (0 by default) where the window lies outside the matrix: the
+ * network's input (it builds the channels and the mask itself from the window and its valid size;
+ * a model whose meta sets `input.pad` needs that value in the padding, see meta.ts).
  */
-export function copyWindow(m: Matrix, row0: number, col0: number, height: number, width: number, out: Float32Array, offset = 0): void {
+export function copyWindow(m: Matrix, row0: number, col0: number, height: number, width: number, out: Float32Array, offset = 0, fill = 0): void {
   const { rows, cols, data } = m;
   const h = Math.max(0, Math.min(height, rows - row0));
   const w = Math.max(0, Math.min(width, cols - col0));
   for (let y = 0; y < h; y++) {
     const src = (row0 + y) * cols + col0;
     out.set(data.subarray(src, src + w), offset + y * width);
-    if (w < width) out.fill(0, offset + y * width + w, offset + (y + 1) * width);
+    if (w < width) out.fill(fill, offset + y * width + w, offset + (y + 1) * width);
   }
-  if (h < height) out.fill(0, offset + h * width, offset + height * width);
+  if (h < height) out.fill(fill, offset + h * width, offset + height * width);
 }

@@ -66,9 +66,12 @@ export interface SpdMeta {
   /**
    * Inputs: `name` = similarities [n, 1, h, w] (a window: the whole matrix below maxCells; padding
    * values ignored), `valid` = [n, 2] valid rows and columns of each window. The graph builds the
-   * channels `channels` (src/detect/channels.ts is their specification) and the mask.
+   * channels `channels` (src/detect/channels.ts is their specification) and the mask. `pad`, when
+   * set, is the value the caller must put in the padding cells (a graph that max-pools the raw input
+   * first: padding below every similarity never wins a block, so the graph needs no full-resolution
+   * mask); without it the padding values are ignored.
    */
-  input: { name: string; valid: string; channels: string[] };
+  input: { name: string; valid: string; channels: string[]; pad?: number };
   /**
    * Output [n, 5, h/stride, w/stride] of pre-activation values: score = sigmoid(channel 0), distances
    * (cells) = softplus(channel 1..4) × boxScale, applied only where boxes are decoded (boxes.ts).
@@ -131,6 +134,7 @@ export function loadSpdMeta(modelsDir: string): { meta: SpdMeta; modelPath: stri
   if (meta.input.channels.join(',') !== CHANNELS.join(',')) {
     throw new InvalidArgumentError(`${metaPath}: channels ${meta.input.channels.join(',')} differ from this build's ${CHANNELS.join(',')}`);
   }
+  if (meta.input.pad !== undefined && !(meta.input.pad <= -1)) throw new InvalidArgumentError(`${metaPath}: input.pad ${meta.input.pad} must lie below every similarity (≤ -1)`);
   if (!meta.input.valid) throw new InvalidArgumentError(`${metaPath}: input.valid missing (format ${SPD_META_VERSION} takes similarities and valid sizes)`);
   if (!(typeof meta.output?.boxScale === 'number' && meta.output.boxScale > 0)) throw new InvalidArgumentError(`${metaPath}: output.boxScale missing (pre-activation outputs of format ${SPD_META_VERSION})`);
   const tile = meta.inference?.tile;

@@ -4,7 +4,7 @@
  * object-detection box by a small anchor-free, fully convolutional CNN (models/spd-detector, trained
  * by scripts/detector/train.sh). The WHOLE matrix is one input window: its similarities (handed to
  * onnxruntime as they are when rows and columns are multiples of the output stride, else copied once
- * into a reused padded buffer) and its size; the graph max-pools them 2×2 (a model trained with --pool 2)
+ * into a reused buffer padded with meta `input.pad`) and its size; the graph max-pools them 2×2 (a model trained with --pool 2)
  * and builds the five channels (channels.ts is their
  * specification) and runs the network → the best boxes (boxes.ts `decodeTopK`: only locations above
  * minScore are activated, only the preNmsTopK best become boxes) → NMS → calibrated scores →
@@ -52,6 +52,7 @@ export async function createSpdDetector(
   const intraOp = Math.max(1, Math.min(threads, options.threads));
   const session = await createOnnxSession(modelPath, intraOp);
   const { stride } = meta;
+  const pad = meta.input.pad ?? 0;
   // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).
   let input = new Float32Array(0);
   let output = new Float32Array(0);
@@ -83,7 +84,7 @@ export async function createSpdDetector(
         const n = Math.min(batch, origins.length - start);
         for (let k = 0; k < n; k++) {
           const o = origins[start + k];
-          if (!direct) copyWindow(sim, o.row, o.col, height, width, inBuf, k * winFloats);
+          if (!direct) copyWindow(sim, o.row, o.col, height, width, inBuf, k * winFloats, pad);
           valid[2 * k] = Math.min(height, rows - o.row);
           valid[2 * k + 1] = Math.min(width, cols - o.col);
         }

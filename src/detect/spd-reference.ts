@@ -33,7 +33,7 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
   for (let start = 0; start < origins.length; start += options.batch) {
     const chunk = origins.slice(start, start + options.batch);
     const input = new Float32Array(chunk.length * winFloats);
-    chunk.forEach((t, k) => copyWindow(sim, t.row, t.col, height, width, input, k * winFloats));
+    chunk.forEach((t, k) => copyWindow(sim, t.row, t.col, height, width, input, k * winFloats, meta.input.pad ?? 0));
     const valid = Float32Array.from(chunk.flatMap((t) => [Math.min(height, rows - t.row), Math.min(width, cols - t.col)]));
     const tensor = floatTensor(input, [chunk.length, 1, height, width]);
     const result = await session.run({ [meta.input.name]: tensor, [meta.input.valid]: floatTensor(valid, [chunk.length, 2]) });
@@ -54,9 +54,9 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
 export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
   const { a, b } = calibration;
   const c = calibration.c ?? 0;
-  const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment).slice(0, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
+  const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
-  let boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment).slice(0, options.maxSegments);
+  let boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   if (options.refineMargin > 0) {
     boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity })), options.nmsIou, options.containment);
   }
