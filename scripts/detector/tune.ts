@@ -18,7 +18,7 @@
  * then writes calibration, threshold, inference options and validation metrics (SPD and, for
  * comparison, TN and DP on the same pairs) into meta.json, and models/spd-detector/card.md.
  *
- *   node --import tsx scripts/detector/tune.ts [--models models] [--data DIR] [--max-far 0.05]
+ *   node --import tsx scripts/detector/tune.ts [--models models] [--data DIR] [--max-far 0.05] [--grid full|shipped] [--quick]
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +41,10 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: path.join(PROJECT_ROOT, 'models') },
     data: { type: 'string' },
     'max-far': { type: 'string', default: '0.05' },
+    /** full: the post-processing grid of step 1; shipped: only the model's own inference options (re-calibrate and re-threshold). */
+    grid: { type: 'string', default: 'full' },
+    /** Stop after the threshold and the classical aligners: print the figures, write nothing (for comparing variants). */
+    quick: { type: 'boolean', default: false },
   },
 });
 const modelsDir = args.models!;
@@ -297,7 +301,10 @@ async function main(): Promise<void> {
   //      along the box diagonal), best threshold; keep the setting (and calibration direction) with the best mean of val F1 and top-1.
   const grid: Partial<SpdInferenceOptions>[] = [];
   // Box refinement (src/detect/refine.ts) off or on, its path floor = the encoder's vote floor.
-  for (const refineMargin of [0, 8]) for (const fuseSameTile of [false, true]) for (const nmsIou of [0.3, 0.5]) for (const minScore of [0.02, 0.05, 0.1]) grid.push({ nmsIou, containment: 0.8, minScore, fuseSameTile, refineMargin, refineMinSimilarity: index.voteFloor });
+  if (args.grid === 'shipped') grid.push({});
+  else if (args.grid === 'full') {
+    for (const refineMargin of [0, 8]) for (const fuseSameTile of [false, true]) for (const nmsIou of [0.3, 0.5]) for (const minScore of [0.02, 0.05, 0.1]) grid.push({ nmsIou, containment: 0.8, minScore, fuseSameTile, refineMargin, refineMinSimilarity: index.voteFloor });
+  } else throw new Error(`--grid ${args.grid}: full or shipped`);
   let best: { opts: Partial<SpdInferenceOptions>; f1: number; top1: number; w: number[]; weights: string; positives: number; boxes: number } | undefined;
   for (const opts of grid) {
     const det = await createSpdDetector(modelsDir, 2, opts);
@@ -348,7 +355,8 @@ async function main(): Promise<void> {
         })),
       );
       const { threshold, m } = bestThreshold(cases, scored);
-      console.log(`  refineMargin ${opts.refineMargin} nmsIou ${opts.nmsIou} minScore ${opts.minScore} fuseSameTile ${opts.fuseSameTile} weights ${name}: F1 ${m.f1.toFixed(3)} at ${threshold.toFixed(4)} (FAR ${m.far.toFixed(3)}, top1 ${m.top1.toFixed(3)})`);
+      const eff = { ...meta.inference, ...opts };
+      console.log(`  refineMargin ${eff.refineMargin} nmsIou ${eff.nmsIou} minScore ${eff.minScore} fuseSameTile ${eff.fuseSameTile} maxSegments ${eff.maxSegments} weights ${name}: F1 ${m.f1.toFixed(3)} at ${threshold.toFixed(4)} (FAR ${m.far.toFixed(3)}, top1 ${m.top1.toFixed(3)})`);
       // Best mean of segment F1 (which seconds) and top-1 accuracy (which reference): a rights
       // claim needs both. Ties go to the later setting (refinement, same-tile fusion, higher
       // minScore, steeper direction).
@@ -386,6 +394,16 @@ async function main(): Promise<void> {
     console.log(`  ${al.name}: F1 ${shipped.f1.toFixed(3)} at shipped ${al.threshold}; ${tuned.m.f1.toFixed(3)} at val-best ${tuned.threshold}; ${r.ms.toFixed(2)} ms/pair`);
   }
   meta.threshold = chosen.threshold;
+  if (args.quick) {
+    const fams = (m: Metrics) => Object.entries(m.recallByFamily).map(([f, r]) => `${f} ${r.toFixed(2)}`).join(', ');
+    const q = chosen.m;
+    console.log(`quick: spd threshold ${chosen.threshold.toFixed(4)}: P ${q.precision.toFixed(3)} R ${q.recall.toFixed(3)} F1 ${q.f1.toFixed(3)} top1 ${q.top1.toFixed(3)} FAR ${q.far.toFixed(3)}; ${spdRun.ms.toFixed(2)} ms/pair\n  recall/family ${fams(q)}`);
+    for (const [name, c] of Object.entries(classical) as [string, { tuned: Metrics & { threshold: number } }][]) {
+      console.log(`quick: ${name} val-best ${c.tuned.threshold}: P ${c.tuned.precision.toFixed(3)} R ${c.tuned.recall.toFixed(3)} F1 ${c.tuned.f1.toFixed(3)} top1 ${c.tuned.top1.toFixed(3)} FAR ${c.tuned.far.toFixed(3)}\n  recall/family ${fams(c.tuned)}`);
+    }
+    writeFileSync(metaPath, JSON.stringify(meta, null, 1) + '\n');
+    return;
+  }
   // Candidate count (information for DEFAULT_MATCH.candidates; the matcher's value is what is tuned for).
   const byCandidates: { candidates: number; f1: number; top1: number; far: number; recall: number }[] = [];
   const spdC = await createSpdDetector(modelsDir, 2);
@@ -542,7 +560,7 @@ change of the similarity scale, so the detector degrades gracefully when the enc
 channel still lets it learn the absolute level of the encoder it was trained with.
 
 **Whole-matrix inference.** The network is fully convolutional: a matrix of up to ${inf.maxCells} cells is ONE input
-[1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, zero padding with mask 0), written once into a
+[1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, ${meta.input.pad !== undefined ? `the similarity padding filled with ${meta.input.pad}, below every similarity, so that the in-graph max-pooling never picks it; mask 0 after pooling` : 'zero padding with mask 0'}), written once into a
 reused buffer, one onnxruntime call; only the output locations scoring ≥ minScore are decoded, the ${inf.preNmsTopK ?? 100} best become boxes,
 then NMS. No resizing (1 cell = 1 s at every matrix size) and no tiles: each output location sees ${meta.receptiveField ?? '?'} × ${meta.receptiveField ?? '?'} cells
 of real context. Only larger matrices (hours × hours) are cut into ${inf.tile}×${inf.tile} windows every ${inf.tileStride} cells
@@ -595,7 +613,7 @@ P(box lies on a real copy) = σ(${meta.calibration.a.toFixed(3)}·logit(raw) + $
 post-processing at every candidate threshold (segments ≥ threshold of all candidates → same-reference echoes dropped by
 \`resolveQueryOverlaps\` → seconds by \`keyframeSpan\`; the final snapping of ends to query shot cuts is not simulated: it needs
 video decoding). NMS IoU ${inf.nmsIou}, containment ${inf.containment}, min raw score ${inf.minScore},
-collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'}, ≤ ${inf.maxSegments} segments per pair.
+collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'}, ≤ ${inf.maxSegments} segments per pair${inf.rankCalibrated ? ': the boxes with the best calibrated scores on their unrefined diagonals, not the best raw scores (the detector is confident on static blocks of low similarity, which pushed faint or short copies out)' : ''}.
 ${inf.refineMargin ? `Box refinement (\`src/detect/refine.ts\`, chosen on validation against no refinement): the ends of every kept box are moved to the
 strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's vote floor) and ≥ half-way between the box's band level and the
 mean of its region (bright unrelated footage does not extend it) inside the box widened by ${inf.refineMargin} keyframes

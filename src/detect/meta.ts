@@ -33,6 +33,11 @@ export interface SpdInferenceOptions {
   /** Also fuse collinear fragments of one band decoded from the same window (e.g. the whole matrix). */
   fuseSameTile: boolean;
   maxSegments: number;
+  /**
+   * Which maxSegments boxes survive NMS: false = the best raw detector scores; true = the best calibrated
+   * scores on the boxes' unrefined diagonals (the evidence the final score weighs most).
+   */
+  rankCalibrated: boolean;
   /** Fallback windows per onnxruntime call. */
   batch: number;
   /**
@@ -108,6 +113,7 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   fuseMinScore: 0.1,
   fuseSameTile: false,
   maxSegments: 5,
+  rankCalibrated: false,
   batch: 4,
   threads: 1,
   refineMargin: 0,

@@ -56,7 +56,13 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
   const c = calibration.c ?? 0;
   const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
-  let boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
+  let boxes: CellBox[];
+  if (options.rankCalibrated) {
+    // Keep the maxSegments boxes with the best calibrated score on their unrefined diagonal, not the best
+    // raw scores: a confident box over a static block (high raw, low diagonal) must not push a faint copy out.
+    const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: calibrate(x.score, a, b, c, diagonalSimilarity(sim, x)) }));
+    boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
+  } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   if (options.refineMargin > 0) {
     boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity })), options.nmsIou, options.containment);
   }
