@@ -604,6 +604,8 @@ box loss = GIoU. Locations near but not on a band, and bands cut to slivers by a
 
 ## Calibration, threshold, post-processing (validation queries only)
 
+Tuned on the validation queries of seeds ${v.seeds.join(', ')} (${v.queries} queries${v.seeds.join(',') !== t.valSeeds.join(',') ? `; the training run picked its checkpoint on seeds ${t.valSeeds.join(', ')}` : ''}), never on the evaluation seed 1.
+
 Calibration (logistic regression on the raw score and the mean similarity along the box diagonal, \`diag\`; weights ${meta.calibration.weights ?? 'free'}:
 either both fitted freely or the scale fitted along a fixed diag/raw weight ratio of ${CALIBRATION_RATIOS.join(', ')}, chosen with the
 post-processing below by the best mean of validation segment F1 and top-1 accuracy: box likelihood is not the ranking across a
