@@ -2,7 +2,7 @@
  * Training data for the SPD copy detector (src/detect/): similarity matrices computed with the
  * project's own encoder and keyframe sampling, so training sees what `vidtrace match` sees.
  *
- *   node --import tsx datasets/matrices.ts [--seeds 101-106] [--val-seeds 107-108] [--queries 60]
+ *   node --import tsx datasets/matrices.ts [--seeds 101-106] [--val-seeds 107-112] [--queries 60]
  *        [--negatives 15] [--split-seed same|N] [--random 2] [--hard 12] [--max-candidates 40]
  *        [--out DIR] [--model ID] [--jobs 2]
  *
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
       seeds: { type: 'string', default: '101-106' },
-      'val-seeds': { type: 'string', default: '107-108' },
+      'val-seeds': { type: 'string', default: '107-112' },
       queries: { type: 'string', default: '60' },
       negatives: { type: 'string', default: '15' },
       'split-seed': { type: 'string', default: 'same' },
