@@ -39,15 +39,19 @@ export interface SpdTiming {
 
 /**
  * Milliseconds of each run, `warmup` untimed calls of each first, then `repeats` rounds interleaved (round k
- * of every run before round k+1 of any: load from other processes hits all of them alike).
+ * of every run before round k+1 of any: load from other processes hits all of them alike). The order
+ * rotates from round to round (round k starts with run k mod n), so that no run always follows the same
+ * other one: a run that always came right after the most allocating one (DP) paid for its garbage
+ * collection in every round.
  */
 export async function interleavedTimes(runs: readonly (() => Promise<unknown>)[], repeats: number, warmup = 1): Promise<number[][]> {
   for (const run of runs) for (let k = 0; k < warmup; k++) await run();
   const times = runs.map(() => [] as number[]);
   for (let k = 0; k < repeats; k++) {
-    for (const [i, run] of runs.entries()) {
+    for (let j = 0; j < runs.length; j++) {
+      const i = (k + j) % runs.length;
       const t = performance.now();
-      await run();
+      await runs[i]();
       times[i].push(performance.now() - t);
     }
   }
