@@ -172,13 +172,10 @@ async function timeAligners(library: Library, aligners: AlignerName[], queries: 
     const segments = (await r.aligner.align(sim)).filter((s) => s.score >= r.aligner.threshold).length;
     result.aligners.push({ aligner: r.name, msPerPair: median(times[i]), fastestMs: Math.min(...times[i]), segments });
   }
-  const ms = (n: string) => result.aligners.find((a) => a.aligner === n)?.msPerPair;
-  const spd = ms('spd');
-  const dp = ms('dp');
-  result.dpOverSpd = spd && dp ? dp / spd : null;
-  const fastest = (n: string) => result.aligners.find((a) => a.aligner === n)?.fastestMs;
-  const [fs, fd] = [fastest('spd'), fastest('dp')];
-  result.dpOverSpdFastest = fs && fd ? fd / fs : null;
+  const spd = result.aligners.find((a) => a.aligner === 'spd');
+  const dp = result.aligners.find((a) => a.aligner === 'dp');
+  result.dpOverSpd = spd && dp ? dp.msPerPair / spd.msPerPair : null;
+  result.dpOverSpdFastest = spd && dp ? dp.fastestMs / spd.fastestMs : null;
   return result;
 }
 

@@ -10,7 +10,7 @@
 import type { Aligner } from '../../src/match/aligner.js';
 import type { Matrix } from '../../src/match/similarity.js';
 import { copyWindow } from '../../src/detect/channels.js';
-import { spdModelPath } from '../../src/detect/meta.js';
+import { inputPad, spdModelPath } from '../../src/detect/meta.js';
 import type { SpdDetector } from '../../src/detect/spd-detector.js';
 import { planWindows } from '../../src/detect/tiling.js';
 import { createOnnxSession, floatTensor } from '../../src/embed/onnx.js';
@@ -75,7 +75,7 @@ export async function timeAligners(
   const { height, width } = plan;
   const n = plan.origins.length;
   const input = new Float32Array(n * height * width);
-  plan.origins.forEach((o, k) => copyWindow(sim, o.row, o.col, height, width, input, k * height * width, meta.input.pad ?? 0));
+  plan.origins.forEach((o, k) => copyWindow(sim, o.row, o.col, height, width, input, k * height * width, inputPad(meta)));
   const valid = Float32Array.from(plan.origins.flatMap((o) => [Math.min(height, sim.rows - o.row), Math.min(width, sim.cols - o.col)]));
   const session = await createOnnxSession(spdModelPath(modelsDir), threads);
   const runs: { name: string; run: () => Promise<unknown>; aligner?: Aligner }[] = [

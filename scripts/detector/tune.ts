@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
     'max-far': { type: 'string', default: '0.05' },
     /** full: the post-processing grid of step 1; shipped: only the model's own inference options (re-calibrate and re-threshold). */
     grid: { type: 'string', default: 'full' },
-    /** Stop after the threshold and the classical aligners: print the figures, write nothing (for comparing variants). */
+    /** Stop after the threshold and the classical aligners: print the figures; meta.json gets the calibration and threshold only (no validation block, no card), for comparing variants in scratch copies. */
     quick: { type: 'boolean', default: false },
   },
 });

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildChannels, copyWindow } from '../../src/detect/channels.js';
-import { loadSpdMeta } from '../../src/detect/meta.js';
+import { inputPad, loadSpdMeta } from '../../src/detect/meta.js';
 import { planWindows } from '../../src/detect/tiling.js';
 import { createOnnxSession, floatTensor } from '../../src/embed/onnx.js';
 
@@ -46,7 +46,7 @@ for (const [k, c] of fixture.entries()) {
   const [h, w] = [plan.height, plan.width];
   const shapeOk = h === c.input[0] && w === c.input[1];
   const input = new Float32Array(h * w).fill(NaN);
-  copyWindow(sim, 0, 0, h, w, input, 0, meta.input.pad ?? 0);
+  copyWindow(sim, 0, 0, h, w, input, 0, inputPad(meta));
   const out = await session.run({ [meta.input.name]: floatTensor(input, [1, 1, h, w]), [meta.input.valid]: floatTensor(Float32Array.of(c.rows, c.cols), [1, 2]) });
   const y = out[meta.output.name].data as Float32Array;
   const g = (h / meta.stride) * (w / meta.stride);

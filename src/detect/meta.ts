@@ -70,7 +70,7 @@ export interface SpdMeta {
   sha256?: string;
   /**
    * Inputs: `name` = similarities [n, 1, h, w] (a window: the whole matrix below maxCells; padding
-   * values ignored), `valid` = [n, 2] valid rows and columns of each window. The graph builds the
+   * as `pad` says), `valid` = [n, 2] valid rows and columns of each window. The graph builds the
    * channels `channels` (src/detect/channels.ts is their specification) and the mask. `pad`, when
    * set, is the value the caller must put in the padding cells (a graph that max-pools the raw input
    * first: padding below every similarity never wins a block, so the graph needs no full-resolution
@@ -119,6 +119,11 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   refineMargin: 0,
   refineMinSimilarity: 0.35,
 };
+
+/** The value the padding of the network's input must hold (`input.pad`; 0 when the graph ignores it). */
+export function inputPad(meta: SpdMeta): number {
+  return meta.input.pad ?? 0;
+}
 
 export function spdModelPath(modelsDir: string): string {
   return path.join(modelsDir, SPD_DIR, 'model.onnx');

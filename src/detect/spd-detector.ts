@@ -20,7 +20,7 @@ import type { FrameSegment } from '../match/temporal-network.js';
 import { createOnnxSession, floatTensor } from '../embed/onnx.js';
 import { decodeTopK, toFrameSegment, type CellBox, type DecodeGeometry } from './boxes.js';
 import { copyWindow } from './channels.js';
-import { DEFAULT_INFERENCE, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
+import { DEFAULT_INFERENCE, inputPad, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { finishBoxes, referenceDetect } from './spd-reference.js';
 import { planWindows } from './tiling.js';
 
@@ -52,7 +52,7 @@ export async function createSpdDetector(
   const intraOp = Math.max(1, Math.min(threads, options.threads));
   const session = await createOnnxSession(modelPath, intraOp);
   const { stride } = meta;
-  const pad = meta.input.pad ?? 0;
+  const pad = inputPad(meta);
   // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).
   let input = new Float32Array(0);
   let output = new Float32Array(0);

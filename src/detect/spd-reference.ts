@@ -10,7 +10,7 @@ import type { Matrix } from '../match/similarity.js';
 import { floatTensor, type OnnxSession } from '../embed/onnx.js';
 import { calibrate, decodeTile, diagonalSimilarity, fuseBands, nms, type CellBox } from './boxes.js';
 import { copyWindow } from './channels.js';
-import type { SpdInferenceOptions, SpdMeta } from './meta.js';
+import { inputPad, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { planWindows } from './tiling.js';
 import { refineBox } from './refine.js';
 
@@ -33,7 +33,7 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
   for (let start = 0; start < origins.length; start += options.batch) {
     const chunk = origins.slice(start, start + options.batch);
     const input = new Float32Array(chunk.length * winFloats);
-    chunk.forEach((t, k) => copyWindow(sim, t.row, t.col, height, width, input, k * winFloats, meta.input.pad ?? 0));
+    chunk.forEach((t, k) => copyWindow(sim, t.row, t.col, height, width, input, k * winFloats, inputPad(meta)));
     const valid = Float32Array.from(chunk.flatMap((t) => [Math.min(height, rows - t.row), Math.min(width, cols - t.col)]));
     const tensor = floatTensor(input, [chunk.length, 1, height, width]);
     const result = await session.run({ [meta.input.name]: tensor, [meta.input.valid]: floatTensor(valid, [chunk.length, 2]) });
@@ -54,22 +54,23 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
 export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
   const { a, b } = calibration;
   const c = calibration.c ?? 0;
+  const scored = (x: CellBox) => {
+    const diag = diagonalSimilarity(sim, x);
+    return { diag, score: calibrate(x.score, a, b, c, diag) };
+  };
   const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
   let boxes: CellBox[];
   if (options.rankCalibrated) {
     // Keep the maxSegments boxes with the best calibrated score on their unrefined diagonal, not the best
     // raw scores: a confident box over a static block (high raw, low diagonal) must not push a faint copy out.
-    const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: calibrate(x.score, a, b, c, diagonalSimilarity(sim, x)) }));
+    const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: scored(x).score }));
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   if (options.refineMargin > 0) {
     boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity })), options.nmsIou, options.containment);
   }
   return boxes
-    .map((x) => {
-      const diag = diagonalSimilarity(sim, x);
-      return { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, score: calibrate(x.score, a, b, c, diag), raw: x.score, diag };
-    })
+    .map((x) => ({ q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, ...scored(x) }))
     .sort((p, q) => q.score - p.score);
 }
