@@ -61,7 +61,7 @@ export function buildCli(): Command {
     .argument('<query>', 'query video file')
     .option('--json', 'print the JSON report')
     .option('--threshold <score>', 'copy decision threshold (default: tuned value)')
-    .addOption(new Option('--aligner <name>', 'how copied segments are located in the similarity matrix').choices(['tn', 'dp', 'spd']))
+    .addOption(new Option('--aligner <name>', 'how copied segments are located in the similarity matrix (default: spd, the learned detector, when it was trained for the library\'s encoder; else tn)').choices(['tn', 'dp', 'spd']))
     .action(async (query: string, opts: { json?: boolean; threshold?: string; aligner?: AlignerName }, cmd: Command) => {
       await withLibrary(cmd, async (library) => {
         const report = roundReport(

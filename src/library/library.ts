@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { createEncoder } from '../embed/create-encoder.js';
 import type { FrameEncoder } from '../embed/onnx-encoder.js';
 import { resolveModel, type ResolvedModel } from '../embed/registry.js';
-import { InvalidArgumentError, MediaNotFoundError, ModelMismatchError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
+import { InvalidArgumentError, MediaNotFoundError, ModelMismatchError, ModelMissingError, VideoNotFoundError, describeError, isVidtraceError } from '../errors.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { allFrames, type KeyframeSelectorFactory } from '../keyframes/selector.js';
 import { createSpdDetector, type SpdDetector } from '../detect/spd-detector.js';
@@ -77,6 +77,8 @@ const SAVE_INTERVAL_MS = 10_000;
 export class Library {
   private encoderPromise: Promise<FrameEncoder> | undefined;
   private spdPromise: Promise<SpdDetector> | undefined;
+  /** Warnings already given (the aligner choice is made for every match). */
+  private readonly warned = new Set<string>();
   private lastSave = Date.now();
   private dirty = false;
 
@@ -219,11 +221,15 @@ export class Library {
   }
 
   /**
-   * The aligner a match uses: the temporal network by default (best F1 on the dev benchmark so far);
-   * dp and the learned SPD detector (`spd`, models/spd-detector) on request.
+   * The aligner a match uses. By default the learned SPD detector (models/spd-detector) when it was trained on
+   * matrices of this library's encoder: its calibration and threshold belong to that encoder's similarities.
+   * Otherwise (no detector installed, or another encoder) the temporal network, with a warning that says why.
+   * tn, dp and spd on request (spd with another encoder's detector runs, with a warning).
    */
-  async aligner(name: AlignerName = 'tn'): Promise<Aligner> {
+  async aligner(name?: AlignerName): Promise<Aligner> {
     switch (name) {
+      case undefined:
+        return this.defaultAligner();
       case 'tn': {
         const t = this.model.match?.tn ?? {};
         return temporalNetworkAligner({ minSimilarity: t.minSimilarity ?? this.model.match?.voteFloor }, t.threshold);
@@ -232,24 +238,43 @@ export class Library {
         const t = this.model.match?.dp ?? {};
         return dpAligner({ bias: t.bias }, t.threshold);
       }
-      case 'spd':
-        // Created once per library (one onnxruntime session); a failed creation is not cached.
-        this.spdPromise ??= createSpdDetector(this.config.modelsDir, this.config.threads).then(
-          (spd) => {
-            if (spd.encoderFingerprint !== this.model.fingerprint) {
-              process.emitWarning(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: retrain with scripts/detector/train.sh`);
-            }
-            return spd;
-          },
-          (e: unknown) => {
-            this.spdPromise = undefined;
-            throw e;
-          },
-        );
-        return this.spdPromise;
+      case 'spd': {
+        const spd = await this.spd();
+        if (spd.encoderFingerprint !== this.model.fingerprint) this.warnOnce(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: retrain with scripts/detector/train.sh`);
+        return spd;
+      }
       default:
-        throw new InvalidArgumentError(`unknown aligner "${name}" (tn, dp, spd)`);
+        throw new InvalidArgumentError(`unknown aligner "${String(name)}" (tn, dp, spd)`);
     }
+  }
+
+  private async defaultAligner(): Promise<Aligner> {
+    let spd: SpdDetector;
+    try {
+      spd = await this.spd();
+    } catch (e) {
+      if (!(e instanceof ModelMissingError)) throw e;
+      this.warnOnce(`${e.message}: matching with the temporal network (tn) instead of the SPD detector`);
+      return this.aligner('tn');
+    }
+    if (spd.encoderFingerprint === this.model.fingerprint) return spd;
+    this.warnOnce(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: matching with the temporal network (tn); retrain the detector with scripts/detector/train.sh`);
+    return this.aligner('tn');
+  }
+
+  /** The SPD detector, created once per library (one onnxruntime session); a failed creation is not cached. */
+  private spd(): Promise<SpdDetector> {
+    this.spdPromise ??= createSpdDetector(this.config.modelsDir, this.config.threads).catch((e: unknown) => {
+      this.spdPromise = undefined;
+      throw e;
+    });
+    return this.spdPromise;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    process.emitWarning(message);
   }
 
   async match(

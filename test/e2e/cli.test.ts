@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MatchReport } from '../../src/report/match-report.js';
@@ -80,6 +80,7 @@ describe('vidtrace CLI on the embedded store', () => {
     const report = JSON.parse(r.stdout) as MatchReport;
     assert.ok(Math.abs(report.query.duration - 14) < 0.2);
     assert.equal(report.matches.length, 1, JSON.stringify(report.matches.map((m) => m.reference.path)));
+    assert.equal(report.info.aligner, 'spd', 'the learned SPD detector is the default aligner');
     const [m] = report.matches;
     assert.equal(path.basename(m.reference.path), 'tree.avi');
     assert.ok(m.score > 0 && m.score <= 1);
@@ -117,6 +118,23 @@ describe('vidtrace CLI on the embedded store', () => {
     assert.ok(region, 'evidence.queryRegion');
     const truth = { x: 200 / 480, y: 100 / 270, w: 0.5, h: 0.5 };
     for (const k of ['x', 'y', 'w', 'h'] as const) assert.ok(Math.abs(region[k] - truth[k]) < 0.03, `${k}: ${region[k]} vs ${truth[k]}`);
+  });
+
+  test('without a detector for its encoder the default aligner is the temporal network, and the user is told why', () => {
+    // The project's models, the SPD detector left out.
+    const models = path.join(tmp.dir, 'models-no-spd');
+    mkdirSync(models);
+    for (const name of readdirSync(path.join(ROOT, 'models'))) if (name !== 'spd-detector') symlinkSync(path.join(ROOT, 'models', name), path.join(models, name));
+    const r = runCli(['--store', store, 'match', path.join(queries, 'tree-copy.mp4'), '--json'], { VIDTRACE_MODELS_DIR: models });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as MatchReport;
+    assert.equal(report.info.aligner, 'tn');
+    assert.match(r.stderr, /model spd-detector not found .*matching with the temporal network/);
+    assert.equal(path.basename(report.matches[0]?.reference.path ?? ''), 'tree.avi');
+    // Asked for by name, a missing detector is an error, not a silent substitute.
+    const spd = runCli(['--store', store, 'match', path.join(queries, 'tree-copy.mp4'), '--aligner', 'spd'], { VIDTRACE_MODELS_DIR: models });
+    assert.notEqual(spd.code, 0);
+    assert.match(spd.stderr, /^error: model spd-detector not found/m);
   });
 
   test('a query made of unrelated footage matches nothing', () => {
