@@ -524,11 +524,11 @@ function writeCard(dir: string, meta: Record<string, any>): void {
   const lm = v.longMatrices;
   const card = `# spd-detector — copied-segment detector on similarity matrices
 
-Learned alternative to the temporal-network / DP aligners (issue 3; after SPD, Jiang et al. ACM MM 2021,
-and VCSL, He et al. CVPR 2022). A copied segment shows as a bright, roughly diagonal band in the
+The default aligner of \`vidtrace match\` (issue 3; after SPD, Jiang et al. ACM MM 2021, and VCSL, He et al.
+CVPR 2022) whenever the library uses the encoder it was trained on (else the temporal network, with a warning;
+src/library/library.ts). A copied segment shows as a bright, roughly diagonal band in the
 query × reference keyframe-similarity matrix; this model finds it as a box
-(query start, query end, reference start, reference end). Selected with \`vidtrace match --aligner spd\`
-(the default aligner is set in src/library/library.ts). Inference: \`src/detect/\`.
+(query start, query end, reference start, reference end). \`--aligner tn|dp\` selects the classical aligners. Inference: \`src/detect/\`.
 
 | | |
 |---|---|
