@@ -619,7 +619,9 @@ collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'
 ${inf.refineMargin ? `Box refinement (\`src/detect/refine.ts\`, chosen on validation against no refinement): the ends of every kept box are moved to the
 strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's vote floor) and ≥ half-way between the box's band level and the
 mean of its region (bright unrelated footage does not extend it) inside the box widened by ${inf.refineMargin} keyframes
-(the temporal network's path search on that region only); the detector's score is kept, the calibration's \`diag\` is read on the refined box.` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
+(the temporal network's path search on that region only)${(inf.refinePaths ?? 1) > 1 ? `, or, when that path misses the box (a stronger copy next to it reached through the margin: two copies of one short
+reference in one query), the strongest of ${inf.refinePaths} paths that covers it (chosen on the full match path of the validation seeds,
+\`bench/spd-variants.ts\`: docs/decision-threshold.md)` : ''}; the detector's score is kept, the calibration's \`diag\` is read on the refined box.` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
 
 ## Validation metrics
 

@@ -53,6 +53,14 @@ export interface SpdInferenceOptions {
    */
   refineMargin: number;
   refineMinSimilarity: number;
+  /**
+   * Paths of the widened box considered when the strongest one does not overlap the box (a stronger
+   * neighbouring copy reached by the margin, e.g. two copies of one short reference in one query): the
+   * strongest that does is taken. 1: only the strongest (else the box keeps its ends). 3 since stop 12:
+   * full match path on validation seeds 107-112, segment F1 +0.5 on average, top-1 unchanged
+   * (docs/decision-threshold.md).
+   */
+  refinePaths: number;
 }
 
 /**
@@ -118,6 +126,7 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   threads: 1,
   refineMargin: 0,
   refineMinSimilarity: 0.35,
+  refinePaths: 3,
 };
 
 /** The value the padding of the network's input must hold (`input.pad`; 0 when the graph ignores it). */

@@ -61,3 +61,18 @@ test('a background above the floor does not pull the ends away: the path stops h
   const r = refineSegment(sim, seg(13, 27, 23, 37), { margin: 8, minSimilarity: 0.35 });
   assert.deepEqual([r.queryStart, r.queryEnd, r.refStart, r.refEnd], [10, 30, 20, 40]);
 });
+
+test('a stronger copy next to the box, reached through the margin, does not take the box over: with paths > 1 the box refines to its own band', () => {
+  // Two copies of the same reference seconds one after the other in the query (a static or short
+  // reference): a strong long one in rows 10..25, a weak short one in rows 30..34, both on columns 20...
+  const sim = bandMatrix(10, 20, 16);
+  for (let k = 0; k < 5; k++) sim.data[(30 + k) * sim.cols + 21 + k] = 0.8;
+  // The detector's box for the second copy is too long (rows 28..38): the widened box reaches the first copy.
+  const box = seg(28, 38, 18, 28);
+  assert.equal(refineSegment(sim, box, { margin: 8, minSimilarity: 0.35, paths: 1 }), box, 'the strongest path misses the box: left as it is');
+  const r = refineSegment(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 });
+  assert.deepEqual([r.queryStart, r.queryEnd, r.refStart, r.refEnd, r.score], [30, 34, 21, 25, 0.7]);
+  // When the strongest path covers the box, the extra paths change nothing.
+  const own = seg(12, 24, 22, 34);
+  assert.deepEqual(refineSegment(sim, own, { margin: 4, minSimilarity: 0.35, paths: 3 }), refineSegment(sim, own, { margin: 4, minSimilarity: 0.35, paths: 1 }));
+});

@@ -27,9 +27,14 @@ export interface RefineOptions {
   maxStep: number;
   /** The path must cover at least this fraction of the box's query span (else the box keeps its ends). */
   minOverlap: number;
+  /**
+   * When the strongest path misses the box (a stronger copy next to it, reached through the margin), the
+   * strongest of this many paths that covers it is taken instead. 1: the strongest path or nothing.
+   */
+  paths: number;
 }
 
-export const DEFAULT_REFINE: RefineOptions = { margin: 3, minSimilarity: 0.35, topK: 5, maxStep: 4, minOverlap: 0.3 };
+export const DEFAULT_REFINE: RefineOptions = { margin: 3, minSimilarity: 0.35, topK: 5, maxStep: 4, minOverlap: 0.3, paths: 3 };
 
 /** The rows r0..r1 × columns c0..c1 (inclusive) of a matrix, as a new matrix. */
 function region(sim: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
@@ -71,13 +76,16 @@ export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<R
   const c1 = Math.min(sim.cols - 1, seg.refEnd + mr);
   const sub = region(sim, r0, r1, c0, c1);
   const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + mean(sub.data)) / 2);
-  const [path] = temporalNetwork(sub, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: 1 });
+  const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2 };
+  const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
+  // The strongest path first (the common case: one search); more only when it misses the box.
+  let path: FrameSegment | undefined = temporalNetwork(sub, { ...tn, maxSegments: 1 })[0];
   if (!path) return seg;
-  const qs = path.queryStart + r0;
-  const qe = path.queryEnd + r0;
-  const overlap = Math.min(qe, seg.queryEnd) - Math.max(qs, seg.queryStart) + 1;
-  if (overlap < o.minOverlap * qLen) return seg;
-  return { queryStart: qs, queryEnd: qe, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
+  if (!covers(path)) {
+    path = o.paths > 1 ? temporalNetwork(sub, { ...tn, maxSegments: o.paths }).find(covers) : undefined;
+    if (!path) return seg;
+  }
+  return { queryStart: path.queryStart + r0, queryEnd: path.queryEnd + r0, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
 }
 
 /** refineSegment for a detector box in cell coordinates (keyframes = cells whose centre the box holds, boxes.ts toFrameSegment). */

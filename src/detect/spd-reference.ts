@@ -68,7 +68,7 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   if (options.refineMargin > 0) {
-    boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity })), options.nmsIou, options.containment);
+    boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths })), options.nmsIou, options.containment);
   }
   return boxes
     .map((x) => ({ q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, ...scored(x) }))
