@@ -78,13 +78,9 @@ export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<R
   const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + mean(sub.data)) / 2);
   const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2 };
   const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
-  // The strongest path first (the common case: one search); more only when it misses the box.
-  let path: FrameSegment | undefined = temporalNetwork(sub, { ...tn, maxSegments: 1 })[0];
+  // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
+  const path = temporalNetwork(sub, { ...tn, maxSegments: Math.max(1, o.paths) }, covers).find(covers);
   if (!path) return seg;
-  if (!covers(path)) {
-    path = o.paths > 1 ? temporalNetwork(sub, { ...tn, maxSegments: o.paths }).find(covers) : undefined;
-    if (!path) return seg;
-  }
   return { queryStart: path.queryStart + r0, queryEnd: path.queryEnd + r0, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
 }
 

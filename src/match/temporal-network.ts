@@ -39,9 +39,10 @@ interface Node {
  * Temporal network alignment (Tan et al., ACM MM 2009; the TN baseline of VCSL): nodes are the top-k
  * reference frames of every query frame; edges join pairs that advance on both axes by at most
  * `maxStep`; the longest (highest total similarity) path is a copied segment. Paths are extracted
- * greedily, each time removing the nodes inside the found box.
+ * greedily, each time removing the nodes inside the found box (so each path is at most as strong as the
+ * one before it); with `stopAt`, extraction also stops after the first path it accepts.
  */
-export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}): FrameSegment[] {
+export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean): FrameSegment[] {
   const o = { ...DEFAULT_TN, ...options };
   const nodes: Node[] = [];
   const k = Math.max(0, Math.floor(o.topK));
@@ -110,7 +111,9 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
     // The best remaining path is too short: every other path is weaker still.
     if (path.length < o.minSupport) break;
     const total = path.reduce((s, n) => s + nodes[n].sim, 0);
-    segments.push({ queryStart: box.qs, queryEnd: box.qe, refStart: box.rs, refEnd: box.re, score: total / path.length, support: path.length });
+    const segment = { queryStart: box.qs, queryEnd: box.qe, refStart: box.rs, refEnd: box.re, score: total / path.length, support: path.length };
+    segments.push(segment);
+    if (stopAt?.(segment)) break;
   }
   return segments.sort((a, b) => b.score * b.support - a.score * a.support);
 }

@@ -113,3 +113,17 @@ test('same segments as a sort-based top-k on random matrices (ties included)', (
     }
   }
 });
+
+test('paths come strongest first, and stopAt ends the extraction at the first path it accepts', () => {
+  const m = matrix(40, 40);
+  for (let k = 0; k < 10; k++) set(m, k, k, 0.9); // strongest: 10 keyframes
+  for (let k = 0; k < 6; k++) set(m, 15 + k, 15 + k, 0.9);
+  for (let k = 0; k < 4; k++) set(m, 30 + k, 30 + k, 0.9);
+  const all = temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 });
+  assert.deepEqual(all.map((s) => s.queryStart), [0, 15, 30]);
+  const seen: number[] = [];
+  const stopped = temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }, (s) => (seen.push(s.queryStart), s.queryStart === 15));
+  assert.deepEqual(stopped.map((s) => s.queryStart), [0, 15]);
+  assert.deepEqual(seen, [0, 15], 'asked once per extracted path, in extraction order');
+  assert.deepEqual(temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }, () => false), all);
+});
