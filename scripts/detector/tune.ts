@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, loadConfig } from '../../src/config.js';
 import { calibrate, toFrameSegment, type CellBox } from '../../src/detect/boxes.js';
-import { loadSpdMeta, SPD_DIR, type SpdInferenceOptions } from '../../src/detect/meta.js';
+import { DEFAULT_INFERENCE, loadSpdMeta, SPD_DIR, type SpdInferenceOptions } from '../../src/detect/meta.js';
 import { createSpdDetector } from '../../src/detect/spd-detector.js';
 import { evaluatePairs, type Box } from '../../src/eval/vcsl.js';
 import type { Aligner } from '../../src/match/aligner.js';
@@ -509,7 +509,8 @@ function calibrationTable(scored: Scored[], cases: QueryCase[]): { bin: string; 
 function writeCard(dir: string, meta: Record<string, any>): void {
   const t = meta.training;
   const v = meta.validation;
-  const inf = meta.inference;
+  // What createSpdDetector runs: the meta's options over the defaults (a meta may leave some out).
+  const inf: SpdInferenceOptions = { ...DEFAULT_INFERENCE, ...meta.inference };
   const pct = (x: number) => (100 * x).toFixed(1);
   /** A threshold as shown in the card (meta.json keeps the exact value). */
   const thr = (x: number) => String(Number(x.toFixed(4)));
@@ -561,7 +562,7 @@ channel still lets it learn the absolute level of the encoder it was trained wit
 
 **Whole-matrix inference.** The network is fully convolutional: a matrix of up to ${inf.maxCells} cells is ONE input
 [1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, ${meta.input.pad !== undefined ? `the similarity padding filled with ${meta.input.pad}, below every similarity, so that the in-graph max-pooling never picks it; mask 0 after pooling` : 'zero padding with mask 0'}), written once into a
-reused buffer, one onnxruntime call; only the output locations scoring ≥ minScore are decoded, the ${inf.preNmsTopK ?? 100} best become boxes,
+reused buffer, one onnxruntime call; only the output locations scoring ≥ minScore are decoded, the ${inf.preNmsTopK} best become boxes,
 then NMS. No resizing (1 cell = 1 s at every matrix size) and no tiles: each output location sees ${meta.receptiveField ?? '?'} × ${meta.receptiveField ?? '?'} cells
 of real context. Only larger matrices (hours × hours) are cut into ${inf.tile}×${inf.tile} windows every ${inf.tileStride} cells
 (memory bound), whose pieces of one band are fused back (\`fuseBands\`, NMS with containment for pieces cut by a window border).
@@ -619,7 +620,7 @@ collinear fragments within one window ${inf.fuseSameTile ? 'fused' : 'not fused'
 ${inf.refineMargin ? `Box refinement (\`src/detect/refine.ts\`, chosen on validation against no refinement): the ends of every kept box are moved to the
 strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's vote floor) and ≥ half-way between the box's band level and the
 mean of its region (bright unrelated footage does not extend it) inside the box widened by ${inf.refineMargin} keyframes
-(the temporal network's path search on that region only)${(inf.refinePaths ?? 1) > 1 ? `, or, when that path misses the box (a stronger copy next to it reached through the margin: two copies of one short
+(the temporal network's path search on that region only)${inf.refinePaths > 1 ? `, or, when that path misses the box (a stronger copy next to it reached through the margin: two copies of one short
 reference in one query), the strongest of ${inf.refinePaths} paths that covers it (chosen on the full match path of the validation seeds,
 \`bench/spd-variants.ts\`: docs/decision-threshold.md)` : ''}; the detector's score is kept, the calibration's \`diag\` is read on the refined box.` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
 

@@ -76,10 +76,9 @@ export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<R
   const c1 = Math.min(sim.cols - 1, seg.refEnd + mr);
   const sub = region(sim, r0, r1, c0, c1);
   const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + mean(sub.data)) / 2);
-  const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2 };
   const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
   // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
-  const path = temporalNetwork(sub, { ...tn, maxSegments: Math.max(1, o.paths) }, covers).find(covers);
+  const path = temporalNetwork(sub, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) }, covers).find(covers);
   if (!path) return seg;
   return { queryStart: path.queryStart + r0, queryEnd: path.queryEnd + r0, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
 }

@@ -240,7 +240,8 @@ export class Library {
       }
       case 'spd': {
         const spd = await this.spd();
-        if (spd.encoderFingerprint !== this.model.fingerprint) this.warnOnce(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: retrain with scripts/detector/train.sh`);
+        const mismatch = this.encoderMismatch(spd);
+        if (mismatch) this.warnOnce(`${mismatch}: retrain with scripts/detector/train.sh`);
         return spd;
       }
       default:
@@ -257,9 +258,16 @@ export class Library {
       this.warnOnce(`${e.message}: matching with the temporal network (tn) instead of the SPD detector`);
       return this.aligner('tn');
     }
-    if (spd.encoderFingerprint === this.model.fingerprint) return spd;
-    this.warnOnce(`spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}: matching with the temporal network (tn); retrain the detector with scripts/detector/train.sh`);
+    const mismatch = this.encoderMismatch(spd);
+    if (!mismatch) return spd;
+    this.warnOnce(`${mismatch}: matching with the temporal network (tn); retrain the detector with scripts/detector/train.sh`);
     return this.aligner('tn');
+  }
+
+  /** Why the detector does not fit this library's similarities (trained on another encoder's), or undefined. */
+  private encoderMismatch(spd: SpdDetector): string | undefined {
+    if (spd.encoderFingerprint === this.model.fingerprint) return undefined;
+    return `spd-detector was trained on ${spd.encoderFingerprint} matrices, this library uses ${this.model.fingerprint}`;
   }
 
   /** The SPD detector, created once per library (one onnxruntime session); a failed creation is not cached. */
