@@ -27,14 +27,6 @@ export interface TemporalNetworkOptions {
 
 export const DEFAULT_TN: TemporalNetworkOptions = { topK: 5, minSimilarity: 0.5, maxStep: 4, minSupport: 2, maxSegments: 5 };
 
-interface Node {
-  i: number;
-  j: number;
-  sim: number;
-  best: number;
-  prev: number;
-}
-
 /**
  * Temporal network alignment (Tan et al., ACM MM 2009; the TN baseline of VCSL): nodes are the top-k
  * reference frames of every query frame; edges join pairs that advance on both axes by at most
@@ -44,11 +36,16 @@ interface Node {
  */
 export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean): FrameSegment[] {
   const o = { ...DEFAULT_TN, ...options };
-  const nodes: Node[] = [];
   const k = Math.max(0, Math.floor(o.topK));
+  // Nodes as parallel typed arrays, in row order (at most k per row): no per-node object (box refinement
+  // runs this on every detected box).
+  const cap = sim.rows * Math.min(k, sim.cols);
+  const nodeI = new Int32Array(cap);
+  const nodeJ = new Int32Array(cap);
+  const nodeSim = new Float64Array(cap);
+  let count = 0;
   // Per row, the k best cells ≥ minSimilarity, best first, the lower column first among equals (a stable
-  // sort's order), kept by insertion into k slots: no per-cell allocation (box refinement runs this on
-  // every detected box).
+  // sort's order), kept by insertion into k slots.
   const topJ = new Int32Array(k);
   const topS = new Float64Array(k);
   for (let i = 0; i < sim.rows; i++) {
@@ -66,52 +63,60 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
       topS[p] = s;
       topJ[p] = j;
     }
-    for (let t = 0; t < n; t++) nodes.push({ i, j: topJ[t], sim: topS[t], best: 0, prev: -1 });
+    for (let t = 0; t < n; t++, count++) {
+      nodeI[count] = i;
+      nodeJ[count] = topJ[t];
+      nodeSim[count] = topS[t];
+    }
   }
-  const alive = new Array<boolean>(nodes.length).fill(true);
+  const best = new Float64Array(count);
+  const prevOf = new Int32Array(count);
+  const alive = new Uint8Array(count).fill(1);
   const segments: FrameSegment[] = [];
   while (segments.length < o.maxSegments) {
     // Nodes are ordered by i; predecessors lie in the previous maxStep query frames.
     let bestNode = -1;
     let firstOfRow = 0;
-    for (let n = 0; n < nodes.length; n++) {
-      const node = nodes[n];
-      node.best = 0;
-      node.prev = -1;
+    for (let n = 0; n < count; n++) {
+      best[n] = 0;
+      prevOf[n] = -1;
       if (!alive[n]) continue;
-      while (nodes[firstOfRow].i < node.i - o.maxStep) firstOfRow++;
+      const i = nodeI[n];
+      const j = nodeJ[n];
+      while (nodeI[firstOfRow] < i - o.maxStep) firstOfRow++;
       let bestPrev = 0;
       let prev = -1;
       for (let p = firstOfRow; p < n; p++) {
-        const q = nodes[p];
-        if (!alive[p] || q.i >= node.i) continue;
-        const dj = node.j - q.j;
+        if (!alive[p] || nodeI[p] >= i) continue;
+        const dj = j - nodeJ[p];
         if (dj <= 0 || dj > o.maxStep) continue;
-        if (q.best > bestPrev) {
-          bestPrev = q.best;
+        if (best[p] > bestPrev) {
+          bestPrev = best[p];
           prev = p;
         }
       }
-      node.best = node.sim + bestPrev;
-      node.prev = prev;
-      if (bestNode < 0 || node.best > nodes[bestNode].best) bestNode = n;
+      best[n] = nodeSim[n] + bestPrev;
+      prevOf[n] = prev;
+      if (bestNode < 0 || best[n] > best[bestNode]) bestNode = n;
     }
     if (bestNode < 0) break;
     const path: number[] = [];
-    for (let n = bestNode; n >= 0; n = nodes[n].prev) path.push(n);
+    for (let n = bestNode; n >= 0; n = prevOf[n]) path.push(n);
     path.reverse();
-    const first = nodes[path[0]];
-    const last = nodes[path[path.length - 1]];
-    const box = { qs: first.i, qe: last.i, rs: first.j, re: last.j };
+    const first = path[0];
+    const last = path[path.length - 1];
+    const qs = nodeI[first];
+    const qe = nodeI[last];
+    const rs = nodeJ[first];
+    const re = nodeJ[last];
     // Remove every node inside the box (and the path itself) before looking for the next path.
-    nodes.forEach((node, n) => {
-      if (node.i >= box.qs && node.i <= box.qe && node.j >= box.rs && node.j <= box.re) alive[n] = false;
-    });
-    for (const n of path) alive[n] = false;
+    for (let n = 0; n < count; n++) if (nodeI[n] >= qs && nodeI[n] <= qe && nodeJ[n] >= rs && nodeJ[n] <= re) alive[n] = 0;
+    for (const n of path) alive[n] = 0;
     // The best remaining path is too short: every other path is weaker still.
     if (path.length < o.minSupport) break;
-    const total = path.reduce((s, n) => s + nodes[n].sim, 0);
-    const segment = { queryStart: box.qs, queryEnd: box.qe, refStart: box.rs, refEnd: box.re, score: total / path.length, support: path.length };
+    let total = 0;
+    for (const n of path) total += nodeSim[n];
+    const segment = { queryStart: qs, queryEnd: qe, refStart: rs, refEnd: re, score: total / path.length, support: path.length };
     segments.push(segment);
     if (stopAt?.(segment)) break;
   }
