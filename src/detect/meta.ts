@@ -61,6 +61,11 @@ export interface SpdInferenceOptions {
    * (docs/decision-threshold.md).
    */
   refinePaths: number;
+  /**
+   * Matrices of at most this many cells are upsampled 2×2 (nearest) before the network (upsample.ts):
+   * its output stride halves on them, so two copies closer than one stride are told apart. 0 = never.
+   */
+  upsampleMaxCells: number;
 }
 
 /**
@@ -127,6 +132,7 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   refineMargin: 0,
   refineMinSimilarity: 0.35,
   refinePaths: 3,
+  upsampleMaxCells: 0,
 };
 
 /** The value the padding of the network's input must hold (`input.pad`; 0 when the graph ignores it). */

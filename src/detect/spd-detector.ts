@@ -23,6 +23,7 @@ import { copyWindow } from './channels.js';
 import { DEFAULT_INFERENCE, inputPad, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { finishBoxes, referenceDetect } from './spd-reference.js';
 import { planWindows } from './tiling.js';
+import { scaleBoxes, upsampleFactor, upsampleNearest } from './upsample.js';
 
 export interface SpdDetector extends Aligner {
   readonly meta: SpdMeta;
@@ -59,9 +60,12 @@ export async function createSpdDetector(
   let scores = new Float64Array(0);
   let busy = false;
 
-  async function detectFast(sim: Matrix): Promise<CellBox[]> {
+  async function detectFast(matrix: Matrix): Promise<CellBox[]> {
+    if (matrix.rows === 0 || matrix.cols === 0) return [];
+    // A small matrix is seen at twice its resolution (upsample.ts); boxes come back in its own cells.
+    const up = upsampleFactor(matrix.rows, matrix.cols, options.upsampleMaxCells);
+    const sim = upsampleNearest(matrix, up);
     const { rows, cols } = sim;
-    if (rows === 0 || cols === 0) return [];
     const { height, width, origins } = planWindows(rows, cols, stride, options.maxCells, options.tile, options.tileStride);
     const grid = height / stride;
     const gridCols = width / stride;
@@ -106,8 +110,8 @@ export async function createSpdDetector(
       }
       const locations = origins.length * grid * gridCols;
       if (!own && scores.length < locations) scores = new Float64Array(locations);
-      const best = decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores);
-      return finishBoxes(sim, best, options, meta.calibration);
+      const best = scaleBoxes(decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores), up);
+      return finishBoxes(matrix, best, options, meta.calibration);
     } finally {
       if (!own) busy = false;
     }

@@ -13,6 +13,7 @@ import { copyWindow } from './channels.js';
 import { inputPad, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { planWindows } from './tiling.js';
 import { refineBox } from './refine.js';
+import { scaleBoxes, upsampleFactor, upsampleNearest } from './upsample.js';
 
 /** The k best-scoring boxes (all of them when there are at most k). */
 function topK(boxes: CellBox[], k: number): CellBox[] {
@@ -20,10 +21,12 @@ function topK(boxes: CellBox[], k: number): CellBox[] {
   return boxes.sort((a, b) => b.score - a.score).slice(0, k);
 }
 
-export async function referenceDetect(session: OnnxSession, meta: SpdMeta, options: SpdInferenceOptions, sim: Matrix): Promise<CellBox[]> {
+export async function referenceDetect(session: OnnxSession, meta: SpdMeta, options: SpdInferenceOptions, matrix: Matrix): Promise<CellBox[]> {
   const { stride } = meta;
+  if (matrix.rows === 0 || matrix.cols === 0) return [];
+  const up = upsampleFactor(matrix.rows, matrix.cols, options.upsampleMaxCells);
+  const sim = upsampleNearest(matrix, up);
   const { rows, cols } = sim;
-  if (rows === 0 || cols === 0) return [];
   const { height, width, origins } = planWindows(rows, cols, stride, options.maxCells, options.tile, options.tileStride);
   const grid = height / stride;
   const gridCols = width / stride;
@@ -43,7 +46,7 @@ export async function referenceDetect(session: OnnxSession, meta: SpdMeta, optio
     tensor.dispose?.();
     output.dispose?.();
   }
-  return finishBoxes(sim, topK(raw, options.preNmsTopK), options, meta.calibration);
+  return finishBoxes(matrix, scaleBoxes(topK(raw, options.preNmsTopK), up), options, meta.calibration);
 }
 
 /**

@@ -155,6 +155,9 @@ test('the fast inference path returns exactly the boxes of the plain one (spd-re
   const windows = { maxCells: 0, tile: 64, tileStride: 40, batch: 3 };
   const chunked = await createSpdDetector(modelsDir, 2, windows);
   const chunkedRef = await createSpdDetector(modelsDir, 2, windows, { reference: true });
+  // Small matrices seen at twice their resolution (upsample.ts): 4096 cells upsamples four of the cases.
+  const upsampled = await createSpdDetector(modelsDir, 2, { upsampleMaxCells: 4096 });
+  const upsampledRef = await createSpdDetector(modelsDir, 2, { upsampleMaxCells: 4096 }, { reference: true });
   try {
     const cases: Matrix[] = [noise(120, 600, 21), noise(40, 60, 22), noise(15, 8, 23), noise(64, 64, 24), noise(1, 200, 25), noise(130, 70, 26)];
     addBand(cases[0], 70, 318, 20, 27);
@@ -170,6 +173,10 @@ test('the fast inference path returns exactly the boxes of the plain one (spd-re
       compared += want.length;
       assert.deepEqual(await detector.detect(m), want, `${m.rows}x${m.cols}`);
       assert.deepEqual(await chunked.detect(m), await chunkedRef.detect(m), `windows ${m.rows}x${m.cols}`);
+      const up = await upsampledRef.detect(m);
+      if (banded.has(m)) assert.ok(up.length > 0, `upsampled ${m.rows}x${m.cols}: no box`);
+      for (const b of up) assert.ok(b.q0 >= 0 && b.q1 <= m.rows && b.r0 >= 0 && b.r1 <= m.cols, `upsampled box outside ${m.rows}x${m.cols}: ${JSON.stringify(b)}`);
+      assert.deepEqual(await upsampled.detect(m), up, `upsampled ${m.rows}x${m.cols}`);
     }
     assert.ok(compared >= 8, `boxes compared: ${compared}`);
     // concurrent calls on one detector: the busy buffers are not shared
@@ -182,5 +189,30 @@ test('the fast inference path returns exactly the boxes of the plain one (spd-re
     await reference.close();
     await chunked.close();
     await chunkedRef.close();
+    await upsampled.close();
+    await upsampledRef.close();
+  }
+});
+
+test('two copies of one short reference closer than one output stride: the upsampled small matrix gives both boxes', async () => {
+  // At the network's stride (8 cells) both copies' centres share an output location, so the whole-resolution
+  // detector reports one of them (src/detect/upsample.ts); 2x upsampling halves the stride.
+  const modelsDir = loadConfig().modelsDir;
+  const upsampled = await createSpdDetector(modelsDir, 2, { upsampleMaxCells: 4096 });
+  try {
+    for (const [first, second, rows, cols, len] of [[2, 9, 18, 6, 6], [3, 10, 20, 5, 5]]) {
+      for (const seed of [1, 2, 3]) {
+        const m = noise(rows, cols, seed * 10);
+        addBand(m, first, 0, len, seed);
+        addBand(m, second, 0, len, seed + 5);
+        const segs = (await upsampled.align(m)).filter((s) => s.score >= upsampled.threshold).sort((a, b) => a.queryStart - b.queryStart);
+        const where = `${rows}x${cols} seed ${seed}: ${JSON.stringify(segs)}`;
+        assert.equal(segs.length, 2, where);
+        assert.ok(near(segs[0], [first, first + len - 1, 0, len - 1], 1), where);
+        assert.ok(near(segs[1], [second, second + len - 1, 0, len - 1], 1), where);
+      }
+    }
+  } finally {
+    await upsampled.close();
   }
 });
