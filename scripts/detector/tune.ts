@@ -675,6 +675,10 @@ copy benchmark's embeddings (and the 64×64-tile strategy of format version 1 fo
 * Trained on short dev clips (queries 7-50 s, references 3-95 s): long matrices are only seen through concatenations.
 * At 1 fps, box edges are quantised to 1 s; copies shorter than ~3 s are outside the training distribution.
 * Static footage gives a bright block rather than a band: the reference extent is then a guess.
+* Output stride 8 keyframes: two copies of one short reference whose centres lie within one stride share an output
+  location, and the second one is lost unless refinement reaches it. Running small matrices at twice their resolution
+  (\`inference.upsampleMaxCells\`, off) separates them on synthetic matrices, but this network never saw that scale: on the
+  full match path of the validation seeds it lost 5-6 points of F1 and raised false alarms (docs/decision-threshold.md).
 `;
   writeFileSync(path.join(dir, 'card.md'), card);
 }

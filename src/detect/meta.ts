@@ -63,7 +63,11 @@ export interface SpdInferenceOptions {
   refinePaths: number;
   /**
    * Matrices of at most this many cells are upsampled 2×2 (nearest) before the network (upsample.ts):
-   * its output stride halves on them, so two copies closer than one stride are told apart. 0 = never.
+   * its output stride halves on them, so two copies closer than one stride are told apart. 0 = never:
+   * the shipped network was trained at its own stride only, and on the full match path of validation
+   * seeds 111/112 upsampling (1024 or 4096 cells) lost 5-6 points of segment F1 and raised false alarms
+   * (26.7 % on seed 111) at any threshold tried (docs/decision-threshold.md). For a network trained on
+   * upsampled matrices too.
    */
   upsampleMaxCells: number;
 }
