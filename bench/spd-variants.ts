@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { Library, type AlignerName } from '../src/library/library.js';
+import type { MatchOptions } from '../src/match/matcher.js';
 import type { ExtractedVideo } from '../src/library/extract.js';
 import type { Manifest } from '../datasets/manifest.js';
 import { score, toBoxes, type Prediction } from './copy-metrics.js';
@@ -28,13 +29,15 @@ const store = cacheDir ? path.join(cacheDir, 'store') : path.join(os.tmpdir(), `
 const extractedFile = cacheDir ? path.join(cacheDir, 'extracted.json') : undefined;
 const refIdByPath = new Map(manifest.references.map((r) => [path.resolve(r.path), r.id]));
 const extracted = new Map<string, ExtractedVideo>();
+/** VIDTRACE_VARIANTS_MATCH: match options (JSON) for every run, e.g. '{"duplicates":false}'. */
+const matchOptions = JSON.parse(process.env.VIDTRACE_VARIANTS_MATCH ?? '{}') as Partial<MatchOptions>;
 const pct = (x: number) => (100 * x).toFixed(1).padStart(5);
 
 async function run(library: Library, label: string, aligner: AlignerName): Promise<void> {
   const predictions = new Map<string, Prediction>();
   const reports: Record<string, unknown> = {};
   for (const q of manifest.queries) {
-    const report = await library.matchExtracted(q.path, extracted.get(q.id)!, { aligner });
+    const report = await library.matchExtracted(q.path, extracted.get(q.id)!, { aligner, ...matchOptions });
     reports[q.id] = report;
     predictions.set(q.id, toBoxes(report, refIdByPath));
   }

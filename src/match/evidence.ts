@@ -11,6 +11,11 @@ export interface Evidence {
    * keyframe (a picture-in-picture inset) rather than the whole frame: fractions of the frame.
    */
   queryRegion?: Region;
+  /**
+   * The claim was carried over from this reference, of which the claimed one is a duplicate in the library
+   * (another encode of the same footage, src/match/duplicates.ts): the aligner scored it below the threshold.
+   */
+  duplicateOf?: { id: string; path: string };
 }
 
 export interface Region {

@@ -5,6 +5,7 @@ import { voteCandidates } from './candidates.js';
 import { dotAt, similarityMatrix, type Matrix } from './similarity.js';
 import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
 import { resolveLookAlikes, type LookAlikeOptions } from './lookalikes.js';
+import { carryToDuplicates, type DuplicateOptions } from './duplicates.js';
 import type { Aligner } from './aligner.js';
 import { boxEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
@@ -23,6 +24,8 @@ export interface MatchOptions {
   overlaps: Partial<OverlapOptions>;
   /** How claims on look-alike references are resolved (src/match/lookalikes.ts); false keeps them all. */
   lookAlikes: Partial<LookAlikeOptions> | false;
+  /** Claims carried over to frame-locked duplicates among the candidates (src/match/duplicates.ts); false: none. */
+  duplicates: Partial<DuplicateOptions> | false;
 }
 
 /**
@@ -36,6 +39,7 @@ export const DEFAULT_MATCH: MatchOptions = {
   threshold: undefined,
   overlaps: {},
   lookAlikes: {},
+  duplicates: {},
 };
 
 /** Drops keys whose value is undefined, so that spreading a partial override keeps the defaults. */
@@ -181,8 +185,13 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
   const byReference = new Map<string, SegmentReport[]>();
   const half = ctx.sampleInterval / 2;
   const perReference = resolveQueryOverlaps(claims, o.overlaps);
-  const resolved = o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, (id) => { const a = aligned.get(id)!; return { sim: a.sim, vectors: a.vectors }; }, dim, o.lookAlikes);
-  for (const { reference, segment: s } of resolved) {
+  const claimed = (id: string) => {
+    const a = aligned.get(id)!;
+    return { sim: a.sim, vectors: a.vectors };
+  };
+  const distinct = o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes);
+  const resolved = o.duplicates === false ? distinct : carryToDuplicates(distinct, [...aligned.keys()], claimed, dim, o.duplicates);
+  for (const { reference, segment: s, duplicateOf } of resolved) {
     const { video, sim, times, vectors } = aligned.get(reference)!;
     const list = byReference.get(reference) ?? [];
     const evidence = boxEvidence(sim, s, query.times, times);
@@ -191,7 +200,11 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
       query: keyframeSpan(query.times[s.queryStart], query.times[s.queryEnd], half, query.duration),
       reference: keyframeSpan(times[s.refStart], times[s.refEnd], half, video.duration),
       score: s.score,
-      evidence: region ? { ...evidence, queryRegion: region } : evidence,
+      evidence: {
+        ...evidence,
+        ...(region ? { queryRegion: region } : {}),
+        ...(duplicateOf ? { duplicateOf: { id: duplicateOf, path: aligned.get(duplicateOf)!.video.path } } : {}),
+      },
     });
     byReference.set(reference, list);
   }

@@ -4,6 +4,8 @@ import type { FrameSegment } from './temporal-network.js';
 export interface Claim<R = string> {
   reference: R;
   segment: FrameSegment;
+  /** Set on a claim carried over from this reference, of which `reference` is a duplicate (duplicates.ts). */
+  duplicateOf?: R;
 }
 
 export interface OverlapOptions {

@@ -52,7 +52,8 @@ export function formatReportText(report: MatchReport): string {
     lines.push(`  ${m.reference.path}  score ${m.score.toFixed(3)}  [${m.reference.id}]`);
     for (const s of m.segments) {
       const r = s.evidence?.queryRegion;
-      const where = r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '';
+      const dup = s.evidence?.duplicateOf;
+      const where = (r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '') + (dup ? `, duplicate of ${dup.path}` : '');
       lines.push(
         `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)}${where})`,
       );

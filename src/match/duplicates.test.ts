@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { carryToDuplicates, linkFrames } from './duplicates.js';
+import type { ClaimedMatrix } from './lookalikes.js';
+import type { Claim } from './overlaps.js';
+import { similarityMatrix } from './similarity.js';
+
+const DIM = 32;
+let seed = 11;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+const randomVector = () => Float32Array.from({ length: DIM }, rand);
+const unit = (v: Float32Array) => {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+};
+const mix = (a: Float32Array, b: Float32Array, w: number) => unit(a.map((x, k) => x + w * b[k]));
+const block = (vs: Float32Array[]) => {
+  const out = new Float32Array(vs.length * DIM);
+  vs.forEach((v, i) => out.set(v, i * DIM));
+  return out;
+};
+
+// Reference A: 12 distinct frames. B: A re-encoded (noisy) and trimmed by 2 frames at the start. C: a look-alike,
+// A's shots in another order (one set filmed at other times: as alike, no frame-to-frame correspondence).
+// D: unrelated footage.
+const noisy = (v: Float32Array, w: number) => mix(v, unit(randomVector()), w);
+const a = Array.from({ length: 12 }, () => unit(randomVector()));
+const b = a.slice(2).map((v) => noisy(v, 0.4));
+const c = [7, 2, 10, 0, 5, 11, 3, 9, 1, 6, 4, 8].map((k) => noisy(a[k], 0.4));
+const d = Array.from({ length: 10 }, () => unit(randomVector()));
+const refs: Record<string, Float32Array[]> = { a, b, c, d };
+// The query copies A's frames 3..9 (mildly distorted).
+const query = [...Array.from({ length: 3 }, () => unit(randomVector())), ...a.slice(3, 10).map((v) => noisy(v, 0.3))];
+const matrices = new Map<string, ClaimedMatrix>(Object.entries(refs).map(([id, frames]) => [id, { sim: similarityMatrix(block(query), block(frames), DIM), vectors: block(frames) }]));
+const claimed = (id: string) => matrices.get(id)!;
+const claimOnA: Claim = { reference: 'a', segment: { queryStart: 3, queryEnd: 9, refStart: 3, refEnd: 9, score: 0.8, support: 7 } };
+
+test('linkFrames: a trimmed re-encode is locked at its offset with high similarity; look-alike and unrelated footage are not both', () => {
+  const frames = [3, 4, 5, 6, 7, 8, 9];
+  const dup = linkFrames(block(a), block(b), frames, DIM);
+  assert.equal(dup.offset, -2);
+  assert.equal(dup.locked, 1);
+  assert.ok(dup.similarity > 0.8, String(dup.similarity));
+  const lookAlike = linkFrames(block(a), block(c), frames, DIM);
+  const unrelated = linkFrames(block(a), block(d), frames, DIM);
+  for (const [name, l] of [['look-alike', lookAlike], ['unrelated', unrelated]] as const) {
+    assert.ok(!(l.similarity >= 0.5 && l.locked >= 0.8), `${name}: ${JSON.stringify(l)}`);
+  }
+});
+
+test('carryToDuplicates: the claim reaches the duplicate (shifted by its offset, score x similarity), not the look-alike or unrelated footage', () => {
+  const out = carryToDuplicates([claimOnA], ['a', 'b', 'c', 'd'], claimed, DIM);
+  assert.equal(out.length, 2, JSON.stringify(out));
+  assert.equal(out[0], claimOnA);
+  const carried = out[1];
+  assert.equal(carried.reference, 'b');
+  assert.equal(carried.duplicateOf, 'a');
+  assert.deepEqual([carried.segment.queryStart, carried.segment.queryEnd, carried.segment.refStart, carried.segment.refEnd], [3, 9, 1, 7]);
+  assert.ok(carried.segment.score < claimOnA.segment.score && carried.segment.score > 0.8 * 0.8, String(carried.segment.score));
+});
+
+test('carryToDuplicates: nothing is carried where the duplicate has its own claim, for too short a claim, or when turned off by thresholds', () => {
+  const own: Claim = { reference: 'b', segment: { queryStart: 4, queryEnd: 9, refStart: 2, refEnd: 7, score: 0.6, support: 6 } };
+  assert.deepEqual(carryToDuplicates([claimOnA, own], ['a', 'b', 'c', 'd'], claimed, DIM), [claimOnA, own]);
+  const short: Claim = { reference: 'a', segment: { queryStart: 3, queryEnd: 4, refStart: 3, refEnd: 4, score: 0.8, support: 2 } };
+  assert.deepEqual(carryToDuplicates([short], ['a', 'b'], claimed, DIM), [short]);
+  assert.deepEqual(carryToDuplicates([claimOnA], ['a', 'b'], claimed, DIM, { minSimilarity: 1.01 }), [claimOnA]);
+});
