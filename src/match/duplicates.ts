@@ -22,7 +22,7 @@ export interface DuplicateOptions {
   maxCovered: number;
 }
 
-export const DEFAULT_DUPLICATES: DuplicateOptions = { minSimilarity: 0.5, lockedShare: 0.8, minFrames: 3, maxCovered: 0.5 };
+export const DEFAULT_DUPLICATES: DuplicateOptions = { minSimilarity: 0.55, lockedShare: 0.8, minFrames: 3, maxCovered: 0.5 };
 
 export interface DuplicateLink {
   /** Reference keyframe offset (other − claimed). */
