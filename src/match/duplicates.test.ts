@@ -4,21 +4,10 @@ import { carryToDuplicates, linkFrames } from './duplicates.js';
 import type { ClaimedMatrix } from './lookalikes.js';
 import type { Claim } from './overlaps.js';
 import { similarityMatrix } from './similarity.js';
+import { syntheticVectors } from '../../test/helpers/vectors.js';
 
 const DIM = 32;
-let seed = 11;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
-const randomVector = () => Float32Array.from({ length: DIM }, rand);
-const unit = (v: Float32Array) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
-const mix = (a: Float32Array, b: Float32Array, w: number) => unit(a.map((x, k) => x + w * b[k]));
-const block = (vs: Float32Array[]) => {
-  const out = new Float32Array(vs.length * DIM);
-  vs.forEach((v, i) => out.set(v, i * DIM));
-  return out;
-};
+const { randomVector, unit, mix, block } = syntheticVectors(DIM, 11);
 
 // Reference A: 12 distinct frames. B: A re-encoded (noisy) and trimmed by 2 frames at the start. C: a look-alike,
 // A's shots in another order (one set filmed at other times: as alike, no frame-to-frame correspondence).

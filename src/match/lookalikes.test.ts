@@ -3,21 +3,10 @@ import { test } from 'node:test';
 import { resolveLookAlikes, traceBand, type ClaimedMatrix } from './lookalikes.js';
 import type { Claim } from './overlaps.js';
 import { similarityMatrix } from './similarity.js';
+import { syntheticVectors } from '../../test/helpers/vectors.js';
 
 const DIM = 32;
-let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
-const randomVector = () => Float32Array.from({ length: DIM }, rand);
-const unit = (v: Float32Array) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
-const mix = (a: Float32Array, b: Float32Array, w: number) => unit(a.map((x, k) => x + w * b[k]));
-const block = (vs: Float32Array[]) => {
-  const out = new Float32Array(vs.length * DIM);
-  vs.forEach((v, i) => out.set(v, i * DIM));
-  return out;
-};
+const { randomVector, unit, mix, block } = syntheticVectors(DIM, 7);
 
 /** A static camera: one background, a little motion per frame. */
 const staticShot = (background: Float32Array, frames: number) => Array.from({ length: frames }, () => mix(background, randomVector(), 0.35));
