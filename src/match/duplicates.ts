@@ -1,6 +1,6 @@
 import type { Claim } from './overlaps.js';
 import { traceBand, type ClaimedMatrix } from './lookalikes.js';
-import { dotAt } from './similarity.js';
+import { bestMatch } from './similarity.js';
 
 /**
  * Library duplicates: two references that are one footage (a re-encode, another resolution, a trimmed
@@ -37,21 +37,12 @@ export interface DuplicateLink {
  * match among all of b's frames, the median offset, the share within one keyframe of it, their mean similarity.
  */
 export function linkFrames(a: Float32Array, b: Float32Array, frames: readonly number[], dim: number): DuplicateLink {
-  const bCount = b.length / dim;
   const offsets: number[] = [];
   let total = 0;
   for (const ja of frames) {
-    let best = -Infinity;
-    let bestJ = 0;
-    for (let j = 0; j < bCount; j++) {
-      const v = dotAt(a, ja * dim, b, j * dim, dim);
-      if (v > best) {
-        best = v;
-        bestJ = j;
-      }
-    }
-    offsets.push(bestJ - ja);
-    total += best;
+    const { index, similarity } = bestMatch(a, ja, b, dim);
+    offsets.push(index - ja);
+    total += similarity;
   }
   const sorted = [...offsets].sort((x, y) => x - y);
   const offset = sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -79,9 +70,9 @@ export function carryToDuplicates<R>(
     const a = matrices(claim.reference);
     const frames = [...new Set(traceBand(a.sim, s).cols.values())].sort((x, y) => x - y);
     if (frames.length < o.minFrames) continue;
+    const span = s.queryEnd - s.queryStart + 1;
     for (const other of candidates) {
       if (other === claim.reference) continue;
-      const span = s.queryEnd - s.queryStart + 1;
       const covered = (c: Claim<R>) => c.reference === other && Math.min(c.segment.queryEnd, s.queryEnd) - Math.max(c.segment.queryStart, s.queryStart) + 1 >= o.maxCovered * span;
       if (out.some(covered)) continue;
       const b = matrices(other);

@@ -1,5 +1,5 @@
 import type { Claim } from './overlaps.js';
-import { dotAt, type Matrix } from './similarity.js';
+import { bestMatch, dotAt, type Matrix } from './similarity.js';
 import type { FrameSegment } from './temporal-network.js';
 
 /**
@@ -113,24 +113,14 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   if (bWins >= o.maxWinShare * shared.length) return false;
   const wRef = matrices(w.claim.reference).vectors;
   const bRef = matrices(b.claim.reference).vectors;
-  const bCount = bRef.length / dim;
   let aligned = 0;
   let query = 0;
   let lockedHits = 0;
   for (const i of shared) {
     const jw = w.cols.get(i)!;
     const jb = b.cols.get(i)!;
-    let best = -Infinity;
-    let bestJ = -1;
-    for (let j = 0; j < bCount; j++) {
-      const v = dotAt(wRef, jw * dim, bRef, j * dim, dim);
-      if (j === jb) aligned += v;
-      if (v > best) {
-        best = v;
-        bestJ = j;
-      }
-    }
-    if (Math.abs(bestJ - jb) <= o.lockTolerance) lockedHits++;
+    aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
+    if (Math.abs(bestMatch(wRef, jw, bRef, dim).index - jb) <= o.lockTolerance) lockedHits++;
     query += b.sims.get(i)!;
   }
   const n = shared.length;

@@ -69,6 +69,23 @@ export function dotAt(a: Float32Array, ao: number, b: Float32Array, bo: number, 
   return s;
 }
 
+/**
+ * The row of `b` (row-major, `dim` wide) most similar to row `row` of `a`, and that similarity: the first
+ * one among equals; index -1 when `b` is empty.
+ */
+export function bestMatch(a: Float32Array, row: number, b: Float32Array, dim: number): { index: number; similarity: number } {
+  let similarity = -Infinity;
+  let index = -1;
+  for (let j = 0, n = b.length / dim; j < n; j++) {
+    const v = dotAt(a, row * dim, b, j * dim, dim);
+    if (v > similarity) {
+      similarity = v;
+      index = j;
+    }
+  }
+  return { index, similarity };
+}
+
 export function at(m: Matrix, i: number, j: number): number {
   return m.data[i * m.cols + j];
 }
