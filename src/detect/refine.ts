@@ -1,7 +1,6 @@
 import type { Matrix } from '../match/similarity.js';
 import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
 import { toFrameSegment, type CellBox } from './boxes.js';
-import { copyWindow } from './channels.js';
 
 /**
  * Box refinement: the detector says WHERE a copy is (which band, which reference, how confident);
@@ -36,19 +35,13 @@ export interface RefineOptions {
 
 export const DEFAULT_REFINE: RefineOptions = { margin: 3, minSimilarity: 0.35, topK: 5, maxStep: 4, minOverlap: 0.3, paths: 3 };
 
-/** The rows r0..r1 × columns c0..c1 (inclusive) of a matrix, as a new matrix. */
-function region(sim: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
-  const rows = r1 - r0 + 1;
-  const cols = c1 - c0 + 1;
-  const data = new Float32Array(rows * cols);
-  copyWindow(sim, r0, c0, rows, cols, data);
-  return { rows, cols, data };
-}
-
-function mean(data: Float32Array): number {
+/** Mean similarity of the rows r0..r1 × columns c0..c1 (inclusive), summed in row-major order. */
+function regionMean(sim: Matrix, r0: number, r1: number, c0: number, c1: number): number {
+  const { cols, data } = sim;
   let t = 0;
-  for (let k = 0; k < data.length; k++) t += data[k];
-  return data.length ? t / data.length : 0;
+  for (let i = r0; i <= r1; i++) for (let k = i * cols + c0, end = i * cols + c1; k <= end; k++) t += data[k];
+  const n = (r1 - r0 + 1) * (c1 - c0 + 1);
+  return n > 0 ? t / n : 0;
 }
 
 /** Mean over the segment's query rows of the best similarity within its reference columns. */
@@ -74,11 +67,11 @@ export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<R
   const r1 = Math.min(sim.rows - 1, seg.queryEnd + mq);
   const c0 = Math.max(0, seg.refStart - mr);
   const c1 = Math.min(sim.cols - 1, seg.refEnd + mr);
-  const sub = region(sim, r0, r1, c0, c1);
-  const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + mean(sub.data)) / 2);
+  const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + regionMean(sim, r0, r1, c0, c1)) / 2);
   const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
   // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
-  const path = temporalNetwork(sub, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) }, covers).find(covers);
+  const window = { row0: r0, col0: c0, rows: r1 - r0 + 1, cols: c1 - c0 + 1 };
+  const path = temporalNetwork(sim, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) }, covers, window).find(covers);
   if (!path) return seg;
   return { queryStart: path.queryStart + r0, queryEnd: path.queryEnd + r0, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
 }

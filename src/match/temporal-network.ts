@@ -27,19 +27,37 @@ export interface TemporalNetworkOptions {
 
 export const DEFAULT_TN: TemporalNetworkOptions = { topK: 5, minSimilarity: 0.5, maxStep: 4, minSupport: 2, maxSegments: 5 };
 
+/** A rectangle of a matrix: rows row0..row0+rows-1 × columns col0..col0+cols-1. */
+export interface MatrixWindow {
+  row0: number;
+  col0: number;
+  rows: number;
+  cols: number;
+}
+
 /**
  * Temporal network alignment (Tan et al., ACM MM 2009; the TN baseline of VCSL): nodes are the top-k
  * reference frames of every query frame; edges join pairs that advance on both axes by at most
  * `maxStep`; the longest (highest total similarity) path is a copied segment. Paths are extracted
  * greedily, each time removing the nodes inside the found box (so each path is at most as strong as the
- * one before it); with `stopAt`, extraction also stops after the first path it accepts.
+ * one before it); with `stopAt`, extraction also stops after the first path it accepts. With `window`,
+ * the search runs on that rectangle of `sim` only, in its coordinates (what it returns on a copy of
+ * the rectangle, without the copy: box refinement runs it on every detected box).
  */
-export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean): FrameSegment[] {
+export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean, window?: MatrixWindow): FrameSegment[] {
   const o = { ...DEFAULT_TN, ...options };
+  const rows = window ? window.rows : sim.rows;
+  const cols = window ? window.cols : sim.cols;
+  const row0 = window ? window.row0 : 0;
+  const col0 = window ? window.col0 : 0;
+  if (window && (row0 < 0 || col0 < 0 || rows < 0 || cols < 0 || row0 + rows > sim.rows || col0 + cols > sim.cols)) {
+    throw new RangeError(`temporalNetwork: window ${rows}x${cols} at (${row0}, ${col0}) outside the ${sim.rows}x${sim.cols} matrix`);
+  }
+  const data = sim.data;
   const k = Math.max(0, Math.floor(o.topK));
   // Nodes as parallel typed arrays, in row order (at most k per row): no per-node object (box refinement
   // runs this on every detected box).
-  const cap = sim.rows * Math.min(k, sim.cols);
+  const cap = rows * Math.min(k, cols);
   const nodeI = new Int32Array(cap);
   const nodeJ = new Int32Array(cap);
   const nodeSim = new Float64Array(cap);
@@ -48,11 +66,11 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
   // sort's order), kept by insertion into k slots.
   const topJ = new Int32Array(k);
   const topS = new Float64Array(k);
-  for (let i = 0; i < sim.rows; i++) {
+  for (let i = 0; i < rows; i++) {
     let n = 0;
-    const base = i * sim.cols;
-    for (let j = 0; j < sim.cols; j++) {
-      const s = sim.data[base + j];
+    const base = (row0 + i) * sim.cols + col0;
+    for (let j = 0; j < cols; j++) {
+      const s = data[base + j];
       if (!(s >= o.minSimilarity) || (n === k && !(s > topS[k - 1]))) continue;
       let p = n < k ? n++ : k - 1;
       while (p > 0 && s > topS[p - 1]) {

@@ -127,3 +127,21 @@ test('paths come strongest first, and stopAt ends the extraction at the first pa
   assert.deepEqual(seen, [0, 15], 'asked once per extracted path, in extraction order');
   assert.deepEqual(temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }, () => false), all);
 });
+
+test('a window of a matrix gives what a copy of that window gives; a window outside the matrix is refused', () => {
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 30; trial++) {
+    const m = matrix(10 + Math.floor(rand() * 40), 10 + Math.floor(rand() * 60));
+    for (let k = 0; k < m.data.length; k++) m.data[k] = Math.round(rand() * 10) / 10;
+    const row0 = Math.floor(rand() * (m.rows - 2));
+    const col0 = Math.floor(rand() * (m.cols - 2));
+    const rows = 1 + Math.floor(rand() * (m.rows - row0));
+    const cols = 1 + Math.floor(rand() * (m.cols - col0));
+    const copy = matrix(rows, cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) set(copy, i, j, m.data[(row0 + i) * m.cols + col0 + j]);
+    const options = { minSimilarity: 0.5, topK: 3, maxSegments: 3 };
+    assert.deepEqual(temporalNetwork(m, options, undefined, { row0, col0, rows, cols }), temporalNetwork(copy, options), `trial ${trial}`);
+  }
+  assert.throws(() => temporalNetwork(matrix(5, 5), {}, undefined, { row0: 2, col0: 0, rows: 4, cols: 5 }), RangeError);
+});
