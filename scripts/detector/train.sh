@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPD copy detector, one command: training matrices with the CONFIGURED encoder (VIDTRACE_MODEL or
 # the default of src/config.ts) -> training of the fully convolutional detector on variable-size
-# windows (PyTorch, CPU) -> ONNX export (any input height/width) -> parity check (Node channels +
+# windows (PyTorch, CPU) -> ONNX export (any input height/width; the channel subgraph made lean by
+# lean_channels.py) -> parity check (Node channels +
 # onnxruntime on the whole-matrix input vs PyTorch) -> calibration, threshold, fallback windows and
 # speed on held-out training-seed queries -> models/spd-detector/{model.onnx,meta.json,card.md}.
 #
@@ -46,6 +47,10 @@ fi
 echo "== 2/4 train + export"
 rm -rf "$RUN" && mkdir -p "$RUN"
 "$PYTHON" -W ignore scripts/detector/train_detector.py --out "$RUN/spd-detector" --fixture "$RUN/verify.json" "$@" 2>&1 | tee "$RUN/train.log"
+# The channel subgraph rebuilt with fewer nodes, its affine maps folded into the stem (same outputs; pooled models only).
+if node -e 'process.exit(require(process.argv[1]).training.pool > 1 ? 0 : 1)' "$PWD/$RUN/spd-detector/meta.json"; then
+  "$PYTHON" scripts/detector/lean_channels.py "$RUN/spd-detector" | tee -a "$RUN/train.log"
+fi
 
 echo "== 3/4 verify (JS channels vs numpy; onnxruntime-node on the similarities, channels in the graph, vs PyTorch)"
 node --import tsx scripts/detector/verify.ts --models "$RUN" --data "$RUN"

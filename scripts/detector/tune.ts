@@ -561,7 +561,7 @@ change of the similarity scale, so the detector degrades gracefully when the enc
 channel still lets it learn the absolute level of the encoder it was trained with.
 
 **Whole-matrix inference.** The network is fully convolutional: a matrix of up to ${inf.maxCells} cells is ONE input
-[1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, ${meta.input.pad !== undefined ? `the similarity padding filled with ${meta.input.pad}, below every similarity, so that the in-graph max-pooling never picks it; mask 0 after pooling` : 'zero padding with mask 0'}), written once into a
+[1, 5, h, w] (rows and columns rounded up to multiples of the stride ${meta.stride}, ${meta.input.pad !== undefined ? (meta.input.lean ? `the similarity padding filled with ${meta.input.pad}, far below every similarity, so that the in-graph max-pooling never picks it and the graph takes the mask from it: mask 0 and every channel 0 after pooling` : `the similarity padding filled with ${meta.input.pad}, below every similarity, so that the in-graph max-pooling never picks it; mask 0 after pooling`) : 'zero padding with mask 0'}), written once into a
 reused buffer, one onnxruntime call; only the output locations scoring ≥ minScore are decoded, the ${inf.preNmsTopK} best become boxes,
 then NMS. No resizing (1 cell = 1 s at every matrix size) and no tiles: each output location sees ${meta.receptiveField ?? '?'} × ${meta.receptiveField ?? '?'} cells
 of real context. Only larger matrices (hours × hours) are cut into ${inf.tile}×${inf.tile} windows every ${inf.tileStride} cells

@@ -91,9 +91,11 @@ export interface SpdMeta {
    * channels `channels` (src/detect/channels.ts is their specification) and the mask. `pad`, when
    * set, is the value the caller must put in the padding cells (a graph that max-pools the raw input
    * first: padding below every similarity never wins a block, so the graph needs no full-resolution
-   * mask); without it the padding values are ignored.
+   * mask); without it the padding values are ignored. `lean` (scripts/detector/lean_channels.py): the
+   * graph takes the mask from the padding value instead of `valid` (still fed, unused) and folds the
+   * channels' affine maps into its stem; its `pad` must lie at or below leanMaxPad.
    */
-  input: { name: string; valid: string; channels: string[]; pad?: number };
+  input: { name: string; valid: string; channels: string[]; pad?: number; lean?: boolean };
   /**
    * Output [n, 5, h/stride, w/stride] of pre-activation values: score = sigmoid(channel 0), distances
    * (cells) = softplus(channel 1..4) × boxScale, applied only where boxes are decoded (boxes.ts).
@@ -139,6 +141,15 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   upsampleMaxCells: 0,
 };
 
+/**
+ * Highest padding value a lean graph (meta input.lean) clips to 0 in every channel: with sd ≤ 1 (similarities
+ * in [-1, 1]) its padding cells hold at most relu(pad + 1 + relClip) in rowrel and colrel and
+ * clip(pad + 1 - zLo, 0, ·) in z (scripts/detector/lean_channels.py): -5 for relClip 4 and zLo -3.
+ */
+export function leanMaxPad(p: ChannelParams): number {
+  return -(1 + Math.max(p.relClip, -p.zLo));
+}
+
 /** The value the padding of the network's input must hold (`input.pad`; 0 when the graph ignores it). */
 export function inputPad(meta: SpdMeta): number {
   return meta.input.pad ?? 0;
@@ -165,6 +176,9 @@ export function loadSpdMeta(modelsDir: string): { meta: SpdMeta; modelPath: stri
     throw new InvalidArgumentError(`${metaPath}: channels ${meta.input.channels.join(',')} differ from this build's ${CHANNELS.join(',')}`);
   }
   if (meta.input.pad !== undefined && !(meta.input.pad <= -1)) throw new InvalidArgumentError(`${metaPath}: input.pad ${meta.input.pad} must lie below every similarity (≤ -1)`);
+  if (meta.input.lean && !(meta.input.pad !== undefined && meta.input.pad <= leanMaxPad(meta.channelParams))) {
+    throw new InvalidArgumentError(`${metaPath}: a lean graph takes its mask from the padding: input.pad ${meta.input.pad} must be set at or below ${leanMaxPad(meta.channelParams)}`);
+  }
   if (!meta.input.valid) throw new InvalidArgumentError(`${metaPath}: input.valid missing (format ${SPD_META_VERSION} takes similarities and valid sizes)`);
   if (!(typeof meta.output?.boxScale === 'number' && meta.output.boxScale > 0)) throw new InvalidArgumentError(`${metaPath}: output.boxScale missing (pre-activation outputs of format ${SPD_META_VERSION})`);
   const tile = meta.inference?.tile;

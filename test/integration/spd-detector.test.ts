@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { copyWindow } from '../../src/detect/channels.js';
+import { inputPad, leanMaxPad, loadSpdMeta } from '../../src/detect/meta.js';
 import { createSpdDetector, type SpdDetector } from '../../src/detect/spd-detector.js';
+import { createOnnxSession, floatTensor } from '../../src/embed/onnx.js';
 import { InvalidArgumentError, ModelMissingError } from '../../src/errors.js';
 import type { Matrix } from '../../src/match/similarity.js';
 import type { FrameSegment } from '../../src/match/temporal-network.js';
@@ -214,5 +217,43 @@ test('two copies of one short reference closer than one output stride: the upsam
     }
   } finally {
     await upsampled.close();
+  }
+});
+
+test('lean graph (input.lean): the padding value below leanMaxPad and the valid sizes do not change its output; a lean meta with a higher pad is refused', async () => {
+  const { meta, modelPath } = loadSpdMeta(loadConfig().modelsDir);
+  assert.equal(meta.input.lean, true, 'the shipped detector is lean (scripts/detector/lean_channels.py)');
+  const session = await createOnnxSession(modelPath, 1);
+  try {
+    const run = async (m: Matrix, pad: number, valid: [number, number]) => {
+      const h = Math.ceil(m.rows / meta.stride) * meta.stride;
+      const w = Math.ceil(m.cols / meta.stride) * meta.stride;
+      const input = new Float32Array(h * w);
+      copyWindow(m, 0, 0, h, w, input, 0, pad);
+      const out = await session.run({ [meta.input.name]: floatTensor(input, [1, 1, h, w]), [meta.input.valid]: floatTensor(Float32Array.from(valid), [1, 2]) });
+      return Array.from(out[meta.output.name].data as Float32Array);
+    };
+    const m = noise(61, 203, 17);
+    addBand(m, 10, 40, 30, 18);
+    const shipped = await run(m, inputPad(meta), [m.rows, m.cols]);
+    assert.ok(shipped.every(Number.isFinite));
+    assert.deepEqual(await run(m, leanMaxPad(meta.channelParams) - 1e6, [m.rows, m.cols]), shipped, 'any padding far below the similarities');
+    assert.deepEqual(await run(m, leanMaxPad(meta.channelParams), [m.rows, m.cols]), shipped, 'the highest padding the contract allows');
+    assert.deepEqual(await run(m, inputPad(meta), [1, 1]), shipped, 'the mask comes from the padding, not from valid');
+    // A constant matrix (sd at its floor) with padding: finite outputs.
+    const flat = { rows: 13, cols: 37, data: new Float32Array(13 * 37).fill(0.3) };
+    assert.ok((await run(flat, inputPad(meta), [13, 37])).every(Number.isFinite));
+  } finally {
+    await session.release();
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vidtrace-spd-'));
+  try {
+    mkdirSync(path.join(dir, 'spd-detector'));
+    const shippedDir = path.join(loadConfig().modelsDir, 'spd-detector');
+    cpSync(path.join(shippedDir, 'model.onnx'), path.join(dir, 'spd-detector', 'model.onnx'));
+    writeFileSync(path.join(dir, 'spd-detector', 'meta.json'), JSON.stringify({ ...meta, input: { ...meta.input, pad: -2 } }));
+    await assert.rejects(createSpdDetector(dir), (e: unknown) => e instanceof InvalidArgumentError && /lean graph.*input\.pad -2.*-5/.test((e as Error).message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
