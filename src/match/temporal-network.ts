@@ -53,14 +53,62 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
   if (window && (row0 < 0 || col0 < 0 || rows < 0 || cols < 0 || row0 + rows > sim.rows || col0 + cols > sim.cols)) {
     throw new RangeError(`temporalNetwork: window ${rows}x${cols} at (${row0}, ${col0}) outside the ${sim.rows}x${sim.cols} matrix`);
   }
-  const data = sim.data;
   const k = Math.max(0, Math.floor(o.topK));
   // Nodes as parallel typed arrays, in row order (at most k per row): no per-node object (box refinement
   // runs this on every detected box).
   const cap = rows * Math.min(k, cols);
-  const nodeI = new Int32Array(cap);
-  const nodeJ = new Int32Array(cap);
-  const nodeSim = new Float64Array(cap);
+  // Scratch arrays reused between calls (a nested call, e.g. from stopAt, gets its own).
+  const reuse = !scratchBusy;
+  if (reuse && scratch.capacity < cap) scratch = newScratch(Math.max(cap, 2 * scratch.capacity));
+  const buffers = reuse ? scratch : newScratch(cap);
+  scratchBusy = true;
+  try {
+    return search(sim, o, stopAt, buffers, rows, cols, row0, col0, k);
+  } finally {
+    if (reuse) scratchBusy = false;
+  }
+}
+
+interface Scratch {
+  capacity: number;
+  nodeI: Int32Array;
+  nodeJ: Int32Array;
+  prevOf: Int32Array;
+  nodeSim: Float64Array;
+  best: Float64Array;
+  alive: Uint8Array;
+}
+
+function newScratch(capacity: number): Scratch {
+  return {
+    capacity,
+    nodeI: new Int32Array(capacity),
+    nodeJ: new Int32Array(capacity),
+    prevOf: new Int32Array(capacity),
+    nodeSim: new Float64Array(capacity),
+    best: new Float64Array(capacity),
+    alive: new Uint8Array(capacity),
+  };
+}
+
+let scratch = newScratch(0);
+let scratchBusy = false;
+
+function search(
+  sim: Matrix,
+  o: TemporalNetworkOptions,
+  stopAt: ((s: FrameSegment) => boolean) | undefined,
+  buffers: Scratch,
+  rows: number,
+  cols: number,
+  row0: number,
+  col0: number,
+  k: number,
+): FrameSegment[] {
+  const data = sim.data;
+  const { nodeI, nodeJ, nodeSim, best, prevOf, alive } = buffers;
+  const minSimilarity = o.minSimilarity;
+  const maxStep = o.maxStep;
   let count = 0;
   // Per row, the k best cells ≥ minSimilarity, best first, the lower column first among equals (a stable
   // sort's order), kept by insertion into k slots.
@@ -71,7 +119,7 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
     const base = (row0 + i) * sim.cols + col0;
     for (let j = 0; j < cols; j++) {
       const s = data[base + j];
-      if (!(s >= o.minSimilarity) || (n === k && !(s > topS[k - 1]))) continue;
+      if (!(s >= minSimilarity) || (n === k && !(s > topS[k - 1]))) continue;
       let p = n < k ? n++ : k - 1;
       while (p > 0 && s > topS[p - 1]) {
         topS[p] = topS[p - 1];
@@ -87,9 +135,7 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
       nodeSim[count] = topS[t];
     }
   }
-  const best = new Float64Array(count);
-  const prevOf = new Int32Array(count);
-  const alive = new Uint8Array(count).fill(1);
+  alive.fill(1, 0, count);
   const segments: FrameSegment[] = [];
   while (segments.length < o.maxSegments) {
     // Nodes are ordered by i; predecessors lie in the previous maxStep query frames.
@@ -101,13 +147,13 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
       if (!alive[n]) continue;
       const i = nodeI[n];
       const j = nodeJ[n];
-      while (nodeI[firstOfRow] < i - o.maxStep) firstOfRow++;
+      while (nodeI[firstOfRow] < i - maxStep) firstOfRow++;
       let bestPrev = 0;
       let prev = -1;
       for (let p = firstOfRow; p < n; p++) {
         if (!alive[p] || nodeI[p] >= i) continue;
         const dj = j - nodeJ[p];
-        if (dj <= 0 || dj > o.maxStep) continue;
+        if (dj <= 0 || dj > maxStep) continue;
         if (best[p] > bestPrev) {
           bestPrev = best[p];
           prev = p;

@@ -145,3 +145,20 @@ test('a window of a matrix gives what a copy of that window gives; a window outs
   }
   assert.throws(() => temporalNetwork(matrix(5, 5), {}, undefined, { row0: 2, col0: 0, rows: 4, cols: 5 }), RangeError);
 });
+
+test('reused scratch buffers: a call from inside stopAt gets its own, and results do not depend on earlier calls', () => {
+  const m = matrix(40, 40);
+  for (let k = 0; k < 10; k++) set(m, k, k, 0.9);
+  for (let k = 0; k < 6; k++) set(m, 15 + k, 15 + k, 0.9);
+  const expected = temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 });
+  const big = matrix(200, 200, 0.6); // grows the shared buffers, leaves stale nodes in them
+  temporalNetwork(big, { minSimilarity: 0.5, maxSegments: 2 });
+  const inner: number[] = [];
+  const outer = temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }, () => {
+    inner.push(temporalNetwork(big, { minSimilarity: 0.5, maxSegments: 1 }).length);
+    return false;
+  });
+  assert.deepEqual(outer, expected);
+  assert.deepEqual(inner, [1, 1]);
+  assert.deepEqual(temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }), expected);
+});
