@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { carryToDuplicates, linkFrames } from './duplicates.js';
 import type { ClaimedMatrix } from './lookalikes.js';
 import type { Claim } from './overlaps.js';
-import { similarityMatrix } from './similarity.js';
+import { bestMatch, bestMatches, similarityMatrix } from './similarity.js';
 import { syntheticVectors } from '../../test/helpers/vectors.js';
 
 const DIM = 32;
@@ -54,4 +54,23 @@ test('carryToDuplicates: nothing is carried where the duplicate has its own clai
   const short: Claim = { reference: 'a', segment: { queryStart: 3, queryEnd: 4, refStart: 3, refEnd: 4, score: 0.8, support: 2 } };
   assert.deepEqual(carryToDuplicates([short], ['a', 'b'], claimed, DIM), [short]);
   assert.deepEqual(carryToDuplicates([claimOnA], ['a', 'b'], claimed, DIM, { minSimilarity: 1.01 }), [claimOnA]);
+});
+
+test('linkFrames with minLocked: the same verdict, stopped early on unrelated footage; bestMatches equals bestMatch row by row', () => {
+  const long = Array.from({ length: 300 }, () => unit(randomVector()));
+  const twin = long.slice(5).map((v) => noisy(v, 0.3));
+  const other = Array.from({ length: 290 }, () => unit(randomVector()));
+  const frames = Array.from({ length: 120 }, (_, k) => 40 + k);
+  for (const [name, target] of [['twin', twin], ['unrelated', other]] as const) {
+    const full = linkFrames(block(long), block(target), frames, DIM);
+    const early = linkFrames(block(long), block(target), frames, DIM, 0.8);
+    assert.equal(full.locked >= 0.8, early.locked >= 0.8, name);
+    if (!early.stopped) assert.deepEqual(early, full, name);
+  }
+  const stopped = linkFrames(block(long), block(other), frames, DIM, 0.8);
+  assert.ok(stopped.stopped && stopped.locked < 0.8, 'unrelated footage: stopped before the last frame');
+  assert.deepEqual(linkFrames(block(long), block(twin), frames, DIM, 0.8).offset, -5);
+  const rows = [0, 7, 7, 299, 150];
+  const many = bestMatches(block(long), rows, block(other), DIM);
+  rows.forEach((r, k) => assert.deepEqual({ index: many.index[k], similarity: many.similarity[k] }, bestMatch(block(long), r, block(other), DIM)));
 });

@@ -86,6 +86,75 @@ export function bestMatch(a: Float32Array, row: number, b: Float32Array, dim: nu
   return { index, similarity };
 }
 
+/**
+ * bestMatch for several rows of `a` at once (`rows`, keyframe indices): the same indices and similarities
+ * (every dot product is summed in dotAt's order, in float64), two rows × four rows of `b` per step as in
+ * similarityMatrix, so each loaded value is used several times.
+ */
+export function bestMatches(a: Float32Array, rows: readonly number[], b: Float32Array, dim: number): { index: Int32Array; similarity: Float64Array } {
+  const n = rows.length;
+  const cols = b.length / dim;
+  const index = new Int32Array(n).fill(-1);
+  const similarity = new Float64Array(n).fill(-Infinity);
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const a0 = rows[r] * dim;
+    const a1 = rows[r + 1] * dim;
+    let best0 = -Infinity;
+    let best1 = -Infinity;
+    let at0 = -1;
+    let at1 = -1;
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const b0 = j * dim;
+      const b1 = b0 + dim;
+      const b2 = b1 + dim;
+      const b3 = b2 + dim;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let k = 0; k < dim; k++) {
+        const x = a[a0 + k];
+        const y = a[a1 + k];
+        const c0 = b[b0 + k];
+        const c1 = b[b1 + k];
+        const c2 = b[b2 + k];
+        const c3 = b[b3 + k];
+        s00 += x * c0;
+        s01 += x * c1;
+        s02 += x * c2;
+        s03 += x * c3;
+        s10 += y * c0;
+        s11 += y * c1;
+        s12 += y * c2;
+        s13 += y * c3;
+      }
+      if (s00 > best0) (best0 = s00), (at0 = j);
+      if (s01 > best0) (best0 = s01), (at0 = j + 1);
+      if (s02 > best0) (best0 = s02), (at0 = j + 2);
+      if (s03 > best0) (best0 = s03), (at0 = j + 3);
+      if (s10 > best1) (best1 = s10), (at1 = j);
+      if (s11 > best1) (best1 = s11), (at1 = j + 1);
+      if (s12 > best1) (best1 = s12), (at1 = j + 2);
+      if (s13 > best1) (best1 = s13), (at1 = j + 3);
+    }
+    for (; j < cols; j++) {
+      const v0 = dotAt(a, a0, b, j * dim, dim);
+      const v1 = dotAt(a, a1, b, j * dim, dim);
+      if (v0 > best0) (best0 = v0), (at0 = j);
+      if (v1 > best1) (best1 = v1), (at1 = j);
+    }
+    index[r] = at0;
+    similarity[r] = best0;
+    index[r + 1] = at1;
+    similarity[r + 1] = best1;
+  }
+  for (; r < n; r++) {
+    const m = bestMatch(a, rows[r], b, dim);
+    index[r] = m.index;
+    similarity[r] = m.similarity;
+  }
+  return { index, similarity };
+}
+
 export function at(m: Matrix, i: number, j: number): number {
   return m.data[i * m.cols + j];
 }
