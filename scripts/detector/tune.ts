@@ -622,7 +622,10 @@ strongest monotonic path of cells ≥ ${inf.refineMinSimilarity} (the encoder's 
 mean of its region (bright unrelated footage does not extend it) inside the box widened by ${inf.refineMargin} keyframes
 (the temporal network's path search on that region only)${inf.refinePaths > 1 ? `, or, when that path misses the box (a stronger copy next to it reached through the margin: two copies of one short
 reference in one query), the strongest of ${inf.refinePaths} paths that covers it (chosen on the full match path of the validation seeds,
-\`bench/spd-variants.ts\`: docs/decision-threshold.md)` : ''}; the detector's score is kept, the calibration's \`diag\` is read on the refined box.` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
+\`bench/spd-variants.ts\`: docs/decision-threshold.md)` : ''}; the detector's score is kept, the calibration's \`diag\` is read on the refined box.${inf.refineRepeatMargin >= 0 ? `
+Repeats (\`refineRepeatMargin\` ${inf.refineRepeatMargin}): another of those paths that shares no query keyframe with the refined box, holds ≥ 3
+keyframes and comes within ${inf.refineRepeatMargin} of its band's mean similarity becomes a box of its own where no box lies (the same footage copied
+twice, closer together than the output stride), with the raw score of the box it was found next to.` : ''}` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
 
 ## Validation metrics
 

@@ -62,6 +62,16 @@ export interface SpdInferenceOptions {
    */
   refinePaths: number;
   /**
+   * Repeats found by refinement: among those paths, one that shares no query keyframe with the refined
+   * box, has at least 3 keyframes and a mean similarity within this much of the refined band's becomes a
+   * box of its own (the detector's raw score of the box it was found next to, its own diagonal for the
+   * calibration), where no box lies: a second copy of the same footage too close to the first for the
+   * network's output stride. Negative = off (the default); 0.05 since stop 14: full match path on
+   * validation seeds 107-112, segment F1 +0.5 and +0.4 on two seeds, the others unchanged, top-1 and
+   * false alarms unchanged (docs/decision-threshold.md).
+   */
+  refineRepeatMargin: number;
+  /**
    * Matrices of at most this many cells are upsampled 2×2 (nearest) before the network (upsample.ts):
    * its output stride halves on them, so two copies closer than one stride are told apart. 0 = never:
    * the shipped network was trained at its own stride only, and on the full match path of validation
@@ -138,6 +148,7 @@ export const DEFAULT_INFERENCE: SpdInferenceOptions = {
   refineMargin: 0,
   refineMinSimilarity: 0.35,
   refinePaths: 3,
+  refineRepeatMargin: -1,
   upsampleMaxCells: 0,
 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Matrix } from '../match/similarity.js';
-import { refineBox, refineSegment } from './refine.js';
+import { refineBox, refineBoxWithRepeats, refineSegment, refineWithRepeats } from './refine.js';
 
 /** 60×80 matrix at 0.1 with a diagonal band of 0.9 from (q0, r0) for n keyframes at the given slope. */
 function bandMatrix(q0: number, r0: number, n: number, slope = 1): Matrix {
@@ -75,4 +75,24 @@ test('a stronger copy next to the box, reached through the margin, does not take
   // When the strongest path covers the box, the extra paths change nothing.
   const own = seg(12, 24, 22, 34);
   assert.deepEqual(refineSegment(sim, own, { margin: 4, minSimilarity: 0.35, paths: 3 }), refineSegment(sim, own, { margin: 4, minSimilarity: 0.35, paths: 1 }));
+});
+
+test('repeats: a second copy of the same footage next to the box becomes its own segment when it is as strong, never when off or weaker', () => {
+  // One short reference copied twice: rows 10..15 and rows 20..23 both show columns 5...
+  const sim = bandMatrix(10, 5, 6);
+  for (let k = 0; k < 4; k++) sim.data[(20 + k) * sim.cols + 5 + k] = 0.88;
+  const box = seg(10, 15, 5, 10);
+  const on = refineWithRepeats(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0.05);
+  assert.deepEqual([on.segment.queryStart, on.segment.queryEnd, on.segment.refStart, on.segment.refEnd], [10, 15, 5, 10]);
+  assert.deepEqual(on.repeats.map((r) => [r.queryStart, r.queryEnd, r.refStart, r.refEnd, r.score]), [[20, 23, 5, 8, 0.7]]);
+  assert.deepEqual(refineWithRepeats(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 }).repeats, [], 'off by default');
+  assert.deepEqual(refineWithRepeats(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0).repeats, [], 'weaker than the band by more than the margin');
+  assert.deepEqual(refineWithRepeats(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0.05).segment, refineSegment(sim, box, { margin: 8, minSimilarity: 0.35, paths: 3 }));
+  // Too short to be a copy of its own (2 keyframes).
+  const short = bandMatrix(10, 5, 6);
+  for (let k = 0; k < 2; k++) short.data[(20 + k) * short.cols + 5 + k] = 0.9;
+  assert.deepEqual(refineWithRepeats(short, box, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0.05).repeats, []);
+  // In cell coordinates: the refined box first, then the repeat with the box's raw score.
+  const cells = refineBoxWithRepeats(sim, { q0: 10, r0: 5, q1: 16, r1: 11, score: 0.8 }, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0.05);
+  assert.deepEqual(cells.map((b) => [b.q0, b.q1, b.r0, b.r1, b.score]), [[10, 16, 5, 11, 0.8], [20, 24, 5, 9, 0.8]]);
 });

@@ -57,6 +57,22 @@ function bandLevel(sim: Matrix, seg: FrameSegment): number {
 
 /** The segment with its ends moved to the band's path inside its widened box (same score). */
 export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<RefineOptions> = {}): FrameSegment {
+  return refineWithRepeats(sim, seg, options).segment;
+}
+
+/**
+ * refineSegment, and (with `repeatMargin` ≥ 0) the repeats its path search met: paths of the widened box
+ * that share no query keyframe with the refined segment, hold at least `minRepeatSupport` keyframes and
+ * whose mean similarity is at least the refined path's minus `repeatMargin` (same footage copied twice,
+ * closer together than the detector can tell apart). Repeats carry the segment's score.
+ */
+export function refineWithRepeats(
+  sim: Matrix,
+  seg: FrameSegment,
+  options: Partial<RefineOptions> = {},
+  repeatMargin = -1,
+  minRepeatSupport = 3,
+): { segment: FrameSegment; repeats: FrameSegment[] } {
   const o = { ...DEFAULT_REFINE, ...options };
   const qLen = seg.queryEnd - seg.queryStart + 1;
   const rLen = seg.refEnd - seg.refStart + 1;
@@ -71,15 +87,41 @@ export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<R
   const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
   // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
   const window = { row0: r0, col0: c0, rows: r1 - r0 + 1, cols: c1 - c0 + 1 };
-  const path = temporalNetwork(sim, { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) }, covers, window).find(covers);
-  if (!path) return seg;
-  return { queryStart: path.queryStart + r0, queryEnd: path.queryEnd + r0, refStart: path.refStart + c0, refEnd: path.refEnd + c0, score: seg.score, support: Math.max(seg.support, path.support) };
+  const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
+  // Without repeats the extraction stops at the first path that covers the box; with them it goes on
+  // (the first covering path in extraction order is the same either way).
+  const paths = temporalNetwork(sim, tn, repeatMargin >= 0 ? undefined : covers, window);
+  const path = paths.find(covers);
+  if (!path) return { segment: seg, repeats: [] };
+  const global = (p: FrameSegment, score: number, support: number): FrameSegment => ({
+    queryStart: p.queryStart + r0,
+    queryEnd: p.queryEnd + r0,
+    refStart: p.refStart + c0,
+    refEnd: p.refEnd + c0,
+    score,
+    support,
+  });
+  const segment = global(path, seg.score, Math.max(seg.support, path.support));
+  const repeats =
+    repeatMargin < 0
+      ? []
+      : paths
+          .filter((p) => p !== path && p.support >= minRepeatSupport && p.score >= path.score - repeatMargin)
+          .filter((p) => p.queryEnd < path.queryStart || p.queryStart > path.queryEnd)
+          .map((p) => global(p, seg.score, p.support));
+  return { segment, repeats };
 }
 
 /** refineSegment for a detector box in cell coordinates (keyframes = cells whose centre the box holds, boxes.ts toFrameSegment). */
 export function refineBox(sim: Matrix, box: CellBox, options: Partial<RefineOptions> = {}): CellBox {
+  return refineBoxWithRepeats(sim, box, options)[0];
+}
+
+/** refineWithRepeats for a detector box: the refined box first, then its repeats (same raw score, not cut). */
+export function refineBoxWithRepeats(sim: Matrix, box: CellBox, options: Partial<RefineOptions> = {}, repeatMargin = -1): CellBox[] {
   const seg = toFrameSegment(box, sim.rows, sim.cols);
-  const r = refineSegment(sim, seg, options);
-  if (r === seg) return box;
-  return { ...box, q0: r.queryStart, q1: r.queryEnd + 1, r0: r.refStart, r1: r.refEnd + 1 };
+  const { segment: r, repeats } = refineWithRepeats(sim, seg, options, repeatMargin);
+  const toBox = (x: FrameSegment): CellBox => ({ ...box, q0: x.queryStart, q1: x.queryEnd + 1, r0: x.refStart, r1: x.refEnd + 1 });
+  const refined = r === seg ? box : toBox(r);
+  return [refined, ...repeats.map((x) => ({ ...toBox(x), cut: undefined }))];
 }

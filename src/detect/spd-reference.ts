@@ -8,11 +8,11 @@
  */
 import type { Matrix } from '../match/similarity.js';
 import { floatTensor, type OnnxSession } from '../embed/onnx.js';
-import { calibrate, decodeTile, diagonalSimilarity, fuseBands, nms, type CellBox } from './boxes.js';
+import { calibrate, decodeTile, diagonalSimilarity, fuseBands, intersectionArea, nms, type CellBox } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { inputPad, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { planWindows } from './tiling.js';
-import { refineBox } from './refine.js';
+import { refineBoxWithRepeats } from './refine.js';
 import { scaleBoxes, upsampleFactor, upsampleNearest } from './upsample.js';
 
 /** The k best-scoring boxes (all of them when there are at most k). */
@@ -71,7 +71,11 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   if (options.refineMargin > 0) {
-    boxes = nms(boxes.map((x) => refineBox(sim, x, { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths })), options.nmsIou, options.containment);
+    const refine = { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths };
+    const refined = boxes.map((x) => refineBoxWithRepeats(sim, x, refine, options.refineRepeatMargin ?? -1));
+    boxes = nms(refined.map((r) => r[0]), options.nmsIou, options.containment);
+    // Repeats only fill places no box holds: they never displace or reshape a detected box.
+    for (const repeat of refined.flatMap((r) => r.slice(1))) if (boxes.every((b) => intersectionArea(b, repeat) === 0)) boxes.push(repeat);
   }
   return boxes
     .map((x) => ({ q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, ...scored(x) }))
