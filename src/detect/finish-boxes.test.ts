@@ -41,3 +41,24 @@ test('finishBoxes: ranked by calibrated score on the diagonal, the real copy is 
   assert.deepEqual([out[0].q0, out[0].q1, out[0].r0, out[0].r1], [40, 48, 150, 158]);
   assert.ok(out[0].score > 0.5 && out.slice(1).every((b) => b.score < 0.2), JSON.stringify(out.map((b) => b.score)));
 });
+
+test('finishBoxes with repeats: a second copy next to a detected box is added where no box lies, its score capped at that box\'s', () => {
+  // A faint copy (0.55) at query 10-17 × reference 20-27, detected; the same footage copied again, brighter
+  // (0.6), at query 20-25 × reference 20-25, not detected (closer than the output stride; inside the
+  // box widened by the refinement margin of 8 keyframes).
+  const rows = 40;
+  const cols = 60;
+  const data = new Float32Array(rows * cols).fill(0.1);
+  for (let k = 0; k < 8; k++) data[(10 + k) * cols + 20 + k] = 0.55;
+  for (let k = 0; k < 6; k++) data[(20 + k) * cols + 20 + k] = 0.6;
+  const sim = { rows, cols, data };
+  const box: CellBox = { q0: 10, q1: 18, r0: 20, r1: 28, score: 0.5 };
+  const refined = { ...options, refineMargin: 8, refineMinSimilarity: 0.35, refinePaths: 3 };
+  const plain = finishBoxes(sim, [box], { ...refined, refineRepeatMargin: -1 }, calibration);
+  assert.deepEqual(plain.map((b) => [b.q0, b.q1, b.r0, b.r1]), [[10, 18, 20, 28]]);
+  const out = finishBoxes(sim, [box], { ...refined, refineRepeatMargin: 0.1 }, calibration);
+  assert.deepEqual(out.map((b) => [b.q0, b.q1, b.r0, b.r1]), [[10, 18, 20, 28], [20, 26, 20, 26]]);
+  assert.equal(out[0].score, plain[0].score, 'the detected box is untouched');
+  assert.equal(out[1].score, out[0].score, 'the brighter repeat is capped at the score of the box it was found next to');
+  assert.ok(out[1].diag! > out[0].diag!);
+});

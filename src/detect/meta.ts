@@ -65,7 +65,7 @@ export interface SpdInferenceOptions {
    * Repeats found by refinement: among those paths, one that shares no query keyframe with the refined
    * box, has at least 3 keyframes and a mean similarity within this much of the refined band's becomes a
    * box of its own (the detector's raw score of the box it was found next to, its own diagonal for the
-   * calibration), where no box lies: a second copy of the same footage too close to the first for the
+   * calibration, its calibrated score capped at that box's), where no box lies: a second copy of the same footage too close to the first for the
    * network's output stride. Negative = off (the default); 0.05 since stop 14: full match path on
    * validation seeds 107-112, segment F1 +0.5 and +0.4 on two seeds, the others unchanged, top-1 and
    * false alarms unchanged (docs/decision-threshold.md).

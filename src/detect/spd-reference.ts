@@ -70,14 +70,25 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
     const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: scored(x).score }));
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
+  const caps = new Map<CellBox, number>();
   if (options.refineMargin > 0) {
     const refine = { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths };
     const refined = boxes.map((x) => refineBoxWithRepeats(sim, x, refine, options.refineRepeatMargin ?? -1));
     boxes = nms(refined.map((r) => r[0]), options.nmsIou, options.containment);
-    // Repeats only fill places no box holds: they never displace or reshape a detected box.
-    for (const repeat of refined.flatMap((r) => r.slice(1))) if (boxes.every((b) => intersectionArea(b, repeat) === 0)) boxes.push(repeat);
+    // Repeats only fill places no box holds: they never displace or reshape a detected box. A repeat is
+    // never more certain than the box it was found next to: its calibrated score is capped at that box's.
+    for (const [parent, ...repeats] of refined) {
+      for (const repeat of repeats) {
+        if (!boxes.every((b) => intersectionArea(b, repeat) === 0)) continue;
+        caps.set(repeat, scored(parent).score);
+        boxes.push(repeat);
+      }
+    }
   }
   return boxes
-    .map((x) => ({ q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, ...scored(x) }))
+    .map((x) => {
+      const s = scored(x);
+      return { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score: Math.min(s.score, caps.get(x) ?? 1) };
+    })
     .sort((p, q) => q.score - p.score);
 }
