@@ -88,10 +88,15 @@ export function refineWithRepeats(
   // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
   const window = { row0: r0, col0: c0, rows: r1 - r0 + 1, cols: c1 - c0 + 1 };
   const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
-  // Without repeats the extraction stops at the first path that covers the box; with them it goes on
-  // (the first covering path in extraction order is the same either way).
-  const paths = temporalNetwork(sim, tn, repeatMargin >= 0 ? undefined : covers, window);
-  const path = paths.find(covers);
+  // Without repeats the extraction stops at the first path that covers the box; with them it goes on,
+  // and the box still takes the first covering path in extraction order.
+  let first: FrameSegment | undefined;
+  const watch = (p: FrameSegment) => {
+    if (!first && covers(p)) first = p;
+    return repeatMargin < 0 && first !== undefined;
+  };
+  const paths = temporalNetwork(sim, tn, watch, window);
+  const path = first;
   if (!path) return { segment: seg, repeats: [] };
   const global = (p: FrameSegment, score: number, support: number): FrameSegment => ({
     queryStart: p.queryStart + r0,
