@@ -10,12 +10,12 @@ and updates meta.json (input.pad, layout, sha256, bytes). The weights are untouc
     /usr/bin/python3 scripts/detector/input_pad.py models/spd-detector [--out DIR]
 """
 import argparse
-import hashlib
 import json
 import os
-import shutil
 
 import onnx
+
+from graph_edit import prune_unused, write_detector
 
 INPUT_PAD = -2.0  # as train_detector.py
 
@@ -41,30 +41,14 @@ def main():
         raise SystemExit(f'expected one MaxPool, found {len(pools)}')
     before = len(g.node)
     pools[0].input[0] = meta['input']['name']
-    outputs = {o.name for o in g.output}
-    while True:
-        used = {i for n in g.node for i in n.input} | outputs
-        keep = [n for n in g.node if any(o in used for o in n.output)]
-        if len(keep) == len(g.node):
-            break
-        del g.node[:]
-        g.node.extend(keep)
-    onnx.checker.check_model(model)
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, meta['file'])
-    onnx.save(model, path)
-    with open(path, 'rb') as f:
-        blob = f.read()
-    meta['sha256'] = hashlib.sha256(blob).hexdigest()
-    meta['bytes'] = len(blob)
-    meta['input']['pad'] = INPUT_PAD
-    meta['input']['layout'] = meta['input']['layout'].replace('padding values ignored', 'padding cells = pad (below every similarity: the graph max-pools the input first)')
-    with open(os.path.join(out, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
-    if out != args.dir and os.path.exists(os.path.join(args.dir, 'card.md')):
-        shutil.copy(os.path.join(args.dir, 'card.md'), os.path.join(out, 'card.md'))
-    print(f'{path}: {before} -> {len(g.node)} nodes, {len(blob)} bytes, input.pad {INPUT_PAD}')
+    prune_unused(g)
+
+    def update(m):
+        m['input']['pad'] = INPUT_PAD
+        m['input']['layout'] = m['input']['layout'].replace('padding values ignored', 'padding cells = pad (below every similarity: the graph max-pools the input first)')
+
+    path, size = write_detector(model, meta, args.dir, out, update)
+    print(f'{path}: {before} -> {len(g.node)} nodes, {size} bytes, input.pad {INPUT_PAD}')
 
 
 if __name__ == '__main__':

@@ -29,14 +29,14 @@ On a 120x600 matrix onnxruntime's time falls by 4-7% (more when its caches are c
 Idempotent (a lean model is left as it is); train.sh runs it on every newly exported model.
 """
 import argparse
-import hashlib
 import json
 import os
-import shutil
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from graph_edit import prune_unused, write_detector
 
 LEAN_PAD = -1000.0
 CHANNELS_OUTPUT = '/channels/Concat_2_output_0'
@@ -111,15 +111,7 @@ def lean_graph(model, cp):
     before = len(g.node)
     del g.node[:]
     g.node.extend(kept[:at] + nodes + kept[at:])
-    outputs = {o.name for o in g.output}
-    while True:
-        used = {i for n in g.node for i in n.input} | outputs
-        keep = [n for n in g.node if any(o in used for o in n.output)]
-        if len(keep) == len(g.node):
-            break
-        del g.node[:]
-        g.node.extend(keep)
-    onnx.checker.check_model(model)
+    prune_unused(g)
     return before, len(g.node)
 
 
@@ -138,26 +130,18 @@ def main():
         raise SystemExit(f'{args.dir}: not a pooled model that max-pools its padded input (see input_pad.py)')
     model = onnx.load(os.path.join(args.dir, meta['file']))
     before, after = lean_graph(model, meta['channelParams'])
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, meta['file'])
-    onnx.save(model, path)
-    with open(path, 'rb') as f:
-        blob = f.read()
-    meta['sha256'] = hashlib.sha256(blob).hexdigest()
-    meta['bytes'] = len(blob)
-    meta['input']['pad'] = LEAN_PAD
-    meta['input']['lean'] = True
-    meta['input']['layout'] = ('sim: the similarities of the whole matrix (or of a window of it above inference.maxCells), h and w = rows and columns '
-                               f'rounded up to multiples of stride, padding cells = pad ({LEAN_PAD:g}: the graph max-pools the input, then takes the mask '
-                               'from the padding value); valid [n, 2] = valid rows and columns (float), kept in the signature, unused by a lean graph; '
-                               'the graph builds the channels (statistics over the matrix cells) and folds their affine maps into the stem '
-                               '(scripts/detector/lean_channels.py)')
-    with open(os.path.join(out, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
-    if out != args.dir and os.path.exists(os.path.join(args.dir, 'card.md')):
-        shutil.copy(os.path.join(args.dir, 'card.md'), os.path.join(out, 'card.md'))
-    print(f'{path}: {before} -> {after} nodes, {len(blob)} bytes, input.pad {LEAN_PAD:g}')
+
+    def update(m):
+        m['input']['pad'] = LEAN_PAD
+        m['input']['lean'] = True
+        m['input']['layout'] = ('sim: the similarities of the whole matrix (or of a window of it above inference.maxCells), h and w = rows and columns '
+                                f'rounded up to multiples of stride, padding cells = pad ({LEAN_PAD:g}: the graph max-pools the input, then takes the mask '
+                                'from the padding value); valid [n, 2] = valid rows and columns (float), kept in the signature, unused by a lean graph; '
+                                'the graph builds the channels (statistics over the matrix cells) and folds their affine maps into the stem '
+                                '(scripts/detector/lean_channels.py)')
+
+    path, size = write_detector(model, meta, args.dir, out, update)
+    print(f'{path}: {before} -> {after} nodes, {size} bytes, input.pad {LEAN_PAD:g}')
 
 
 if __name__ == '__main__':
