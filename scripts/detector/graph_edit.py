@@ -1,12 +1,24 @@
 """Shared steps of the scripts that edit an exported SPD detector graph without retraining (input_pad.py,
 lean_channels.py): dropping the nodes nothing reads any more, and writing the model with its meta.json
 (sha256 and size of the new file) and card next to it."""
+import argparse
 import hashlib
 import json
 import os
 import shutil
 
 import onnx
+
+
+def detector_args():
+    """The command line both scripts take: a detector directory and an optional --out. Returns (args, out, meta)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument('dir', help='a detector directory (model.onnx + meta.json)')
+    ap.add_argument('--out', help='write here instead of in place')
+    args = ap.parse_args()
+    with open(os.path.join(args.dir, 'meta.json')) as f:
+        meta = json.load(f)
+    return args, args.out or args.dir, meta
 
 
 def prune_unused(graph):

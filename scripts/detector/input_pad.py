@@ -9,25 +9,17 @@ and updates meta.json (input.pad, layout, sha256, bytes). The weights are untouc
 
     /usr/bin/python3 scripts/detector/input_pad.py models/spd-detector [--out DIR]
 """
-import argparse
-import json
 import os
 
 import onnx
 
-from graph_edit import prune_unused, write_detector
+from graph_edit import detector_args, prune_unused, write_detector
 
 INPUT_PAD = -2.0  # as train_detector.py
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('dir', help='a detector directory (model.onnx + meta.json)')
-    ap.add_argument('--out', help='write here instead of in place')
-    args = ap.parse_args()
-    out = args.out or args.dir
-    with open(os.path.join(args.dir, 'meta.json')) as f:
-        meta = json.load(f)
+    args, out, meta = detector_args()
     if 'pad' in meta['input']:
         print(f'{args.dir}: already takes padded input (pad {meta["input"]["pad"]})')
         return

@@ -28,15 +28,13 @@ On a 120x600 matrix onnxruntime's time falls by 4-7% (more when its caches are c
 
 Idempotent (a lean model is left as it is); train.sh runs it on every newly exported model.
 """
-import argparse
-import json
 import os
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from graph_edit import prune_unused, write_detector
+from graph_edit import detector_args, prune_unused, write_detector
 
 LEAN_PAD = -1000.0
 CHANNELS_OUTPUT = '/channels/Concat_2_output_0'
@@ -116,13 +114,7 @@ def lean_graph(model, cp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('dir', help='a detector directory (model.onnx + meta.json)')
-    ap.add_argument('--out', help='write here instead of in place')
-    args = ap.parse_args()
-    out = args.out or args.dir
-    with open(os.path.join(args.dir, 'meta.json')) as f:
-        meta = json.load(f)
+    args, out, meta = detector_args()
     if meta['input'].get('lean'):
         print(f'{args.dir}: channels already lean')
         return
