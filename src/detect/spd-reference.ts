@@ -73,7 +73,7 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
   const caps = new Map<CellBox, number>();
   if (options.refineMargin > 0) {
     const refine = { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths };
-    const refined = boxes.map((x) => refineBoxWithRepeats(sim, x, refine, options.refineRepeatMargin ?? -1));
+    const refined = boxes.map((x) => refineBoxWithRepeats(sim, x, refine, options.refineRepeatMargin));
     boxes = nms(refined.map((r) => r[0]), options.nmsIou, options.containment);
     // Repeats only fill places no box holds: they never displace or reshape a detected box. A repeat is
     // never more certain than the box it was found next to: its calibrated score is capped at that box's.
