@@ -625,7 +625,8 @@ reference in one query), the strongest of ${inf.refinePaths} paths that covers i
 \`bench/spd-variants.ts\`: docs/decision-threshold.md)` : ''}; the detector's score is kept, the calibration's \`diag\` is read on the refined box.${inf.refineRepeatMargin >= 0 ? `
 Repeats (\`refineRepeatMargin\` ${inf.refineRepeatMargin}): another of those paths that shares no query keyframe with the refined box, holds ≥ 3
 keyframes and comes within ${inf.refineRepeatMargin} of its band's mean similarity becomes a box of its own where no box lies (the same footage copied
-twice, closer together than the output stride), with the raw score of the box it was found next to and a calibrated score capped at that box's.` : ''}` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
+twice, closer together than the output stride), with the raw score of the box it was found next to and a calibrated score capped at that box's;
+it stands only with that box: when the match path drops the box (an echo on its reference, a look-alike of another reference), its repeats go too.` : ''}` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
 
 ## Validation metrics
 

@@ -22,6 +22,8 @@ export interface CellBox {
   raw?: number;
   /** Mean similarity along the box diagonal (`diagonalSimilarity`). */
   diag?: number;
+  /** A repeat found by refinement next to this box of the same output (finishBoxes): it stands only with it. */
+  repeatOf?: CellBox;
 }
 
 export interface DecodeGeometry {
@@ -339,4 +341,14 @@ export function toFrameSegment(b: CellBox, rows: number, cols: number): FrameSeg
   const [queryStart, queryEnd] = span(b.q0, b.q1, rows);
   const [refStart, refEnd] = span(b.r0, b.r1, cols);
   return { queryStart, queryEnd, refStart, refEnd, score: b.score, support: Math.max(queryEnd - queryStart, refEnd - refStart) + 1 };
+}
+
+/** toFrameSegment for a detector's output; a repeat's segment points to its parent's segment (FrameSegment.repeatOf). */
+export function toFrameSegments(boxes: readonly CellBox[], rows: number, cols: number): FrameSegment[] {
+  const segments = boxes.map((b) => toFrameSegment(b, rows, cols));
+  boxes.forEach((b, k) => {
+    const parent = b.repeatOf ? boxes.indexOf(b.repeatOf) : -1;
+    if (parent >= 0) segments[k].repeatOf = segments[parent];
+  });
+  return segments;
 }

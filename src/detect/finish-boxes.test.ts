@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { CellBox } from './boxes.js';
+import { toFrameSegments, type CellBox } from './boxes.js';
 import { DEFAULT_INFERENCE } from './meta.js';
 import { finishBoxes } from './spd-reference.js';
 
@@ -61,4 +61,9 @@ test('finishBoxes with repeats: a second copy next to a detected box is added wh
   assert.equal(out[0].score, plain[0].score, 'the detected box is untouched');
   assert.equal(out[1].score, out[0].score, 'the brighter repeat is capped at the score of the box it was found next to');
   assert.ok(out[1].diag! > out[0].diag!);
+  assert.equal(out[1].repeatOf, out[0], 'the repeat points to the box it was found next to');
+  assert.equal(out[0].repeatOf, undefined);
+  const segments = toFrameSegments(out, rows, cols);
+  assert.equal(segments[1].repeatOf, segments[0], 'and so does its frame segment');
+  assert.equal(segments[0].repeatOf, undefined);
 });

@@ -18,7 +18,7 @@ import type { Aligner } from '../match/aligner.js';
 import type { Matrix } from '../match/similarity.js';
 import type { FrameSegment } from '../match/temporal-network.js';
 import { createOnnxSession, floatTensor } from '../embed/onnx.js';
-import { decodeTopK, toFrameSegment, type CellBox, type DecodeGeometry } from './boxes.js';
+import { decodeTopK, toFrameSegments, type CellBox, type DecodeGeometry } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { DEFAULT_INFERENCE, inputPad, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { finishBoxes, referenceDetect } from './spd-reference.js';
@@ -128,7 +128,7 @@ export async function createSpdDetector(
     threads: intraOp,
     detect,
     async align(sim: Matrix): Promise<FrameSegment[]> {
-      return (await detect(sim)).map((x) => toFrameSegment(x, sim.rows, sim.cols));
+      return toFrameSegments(await detect(sim), sim.rows, sim.cols);
     },
     async close() {
       await session.release();

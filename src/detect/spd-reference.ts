@@ -70,25 +70,34 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
     const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: scored(x).score }));
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
-  const caps = new Map<CellBox, number>();
+  const parents = new Map<CellBox, CellBox>();
   if (options.refineMargin > 0) {
     const refine = { margin: options.refineMargin, minSimilarity: options.refineMinSimilarity, paths: options.refinePaths };
     const refined = boxes.map((x) => refineBoxWithRepeats(sim, x, refine, options.refineRepeatMargin));
     boxes = nms(refined.map((r) => r[0]), options.nmsIou, options.containment);
     // Repeats only fill places no box holds: they never displace or reshape a detected box. A repeat is
-    // never more certain than the box it was found next to: its calibrated score is capped at that box's.
+    // never more certain than the box it was found next to: its calibrated score is capped at that box's,
+    // and it is marked as that box's repeat (repeatOf) when the box survives, so that whatever drops the
+    // box later (the match path's look-alike resolution) drops its repeats too.
     for (const [parent, ...repeats] of refined) {
       for (const repeat of repeats) {
         if (!boxes.every((b) => intersectionArea(b, repeat) === 0)) continue;
-        caps.set(repeat, scored(parent).score);
+        parents.set(repeat, parent);
         boxes.push(repeat);
       }
     }
   }
-  return boxes
-    .map((x) => {
-      const s = scored(x);
-      return { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score: Math.min(s.score, caps.get(x) ?? 1) };
-    })
+  const out = new Map<CellBox, CellBox>();
+  for (const x of boxes) {
+    const s = scored(x);
+    const parent = parents.get(x);
+    const score = parent ? Math.min(s.score, scored(parent).score) : s.score;
+    out.set(x, { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score });
+  }
+  for (const [repeat, parent] of parents) {
+    const p = out.get(parent);
+    if (p) out.get(repeat)!.repeatOf = p;
+  }
+  return [...out.values()]
     .sort((p, q) => q.score - p.score);
 }

@@ -3,7 +3,7 @@ import type { MatchEntry, MatchReport, SegmentReport } from '../report/match-rep
 import type { Repository, VideoRow } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
 import { dotAt, similarityMatrix, type Matrix } from './similarity.js';
-import { resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
+import { dropOrphanRepeats, resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
 import { resolveLookAlikes, type LookAlikeOptions } from './lookalikes.js';
 import { carryToDuplicates, type DuplicateOptions } from './duplicates.js';
 import type { Aligner } from './aligner.js';
@@ -155,7 +155,8 @@ export function keyframeSpan(first: number, last: number, half: number, duration
 
 /**
  * kNN per query keyframe (and per view) → candidate references → similarity matrix → alignment →
- * decision threshold → weaker echoes of a claim on the same reference dropped → report.
+ * decision threshold → weaker echoes of a claim on the same reference dropped → look-alikes of another
+ * reference dropped (with the repeats of every dropped claim) → carried over to duplicates → report.
  */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
@@ -189,7 +190,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     const a = aligned.get(id)!;
     return { sim: a.sim, vectors: a.vectors };
   };
-  const distinct = o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes);
+  const distinct = dropOrphanRepeats(claims, o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes));
   const resolved = o.duplicates === false ? distinct : carryToDuplicates(distinct, [...aligned.keys()], claimed, dim, o.duplicates);
   for (const { reference, segment: s, duplicateOf } of resolved) {
     const { video, sim, times, vectors } = aligned.get(reference)!;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveQueryOverlaps, type Claim } from './overlaps.js';
+import { dropOrphanRepeats, resolveQueryOverlaps, type Claim } from './overlaps.js';
 
 const seg = (queryStart: number, queryEnd: number, refStart: number, score: number, support = queryEnd - queryStart + 1) => ({
   queryStart,
@@ -61,4 +61,21 @@ test('a long consistent band outranks a short brighter echo of it', () => {
 
 test('no claims, no result', () => {
   assert.deepEqual(resolveQueryOverlaps([]), []);
+});
+
+test('a repeat goes with the claim it repeats: dropped when that claim was dropped, kept when it was kept or never there', () => {
+  const parent = seg(10, 20, 30, 0.6);
+  const repeat = { ...seg(22, 26, 30, 0.62), repeatOf: parent };
+  const other = seg(40, 50, 5, 0.7);
+  const orphanOfNothing = { ...seg(60, 64, 5, 0.5), repeatOf: seg(0, 4, 0, 0.5) };
+  const all: Claim[] = [
+    { reference: 'a', segment: parent },
+    { reference: 'a', segment: repeat },
+    { reference: 'b', segment: other },
+    { reference: 'b', segment: orphanOfNothing },
+  ];
+  assert.deepEqual(dropOrphanRepeats(all, all), all);
+  const withoutParent = all.filter((c) => c.segment !== parent);
+  assert.deepEqual(dropOrphanRepeats(all, withoutParent), [all[2], all[3]]);
+  assert.deepEqual(dropOrphanRepeats(all, [all[3], all[1], all[0]]), [all[3], all[1], all[0]], 'order kept');
 });

@@ -49,3 +49,15 @@ export function resolveQueryOverlaps<R>(claims: readonly Claim<R>[], options: Pa
   }
   return kept;
 }
+
+/**
+ * A repeat (FrameSegment.repeatOf: the same footage found a second time beside a detected band) stands
+ * only with the claim it repeats: when the match path dropped that claim (an echo on the same
+ * reference, a look-alike of another reference), `kept` loses its repeats too. `all` = the claims before
+ * resolution; a repeat whose parent was never among them is left alone. Keeps `kept`'s order.
+ */
+export function dropOrphanRepeats<R>(all: readonly Claim<R>[], kept: readonly Claim<R>[]): Claim<R>[] {
+  const before = new Set(all.map((c) => c.segment));
+  const after = new Set(kept.map((c) => c.segment));
+  return kept.filter(({ segment: { repeatOf } }) => !repeatOf || !before.has(repeatOf) || after.has(repeatOf));
+}

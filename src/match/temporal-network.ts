@@ -10,6 +10,11 @@ export interface FrameSegment {
   score: number;
   /** Number of aligned frame pairs supporting the segment. */
   support: number;
+  /**
+   * The segment this one repeats (the same footage copied twice, found beside it by the SPD refinement):
+   * a repeat stands only with it, so a claim dropped by the match path takes its repeats along.
+   */
+  repeatOf?: FrameSegment;
 }
 
 export interface TemporalNetworkOptions {
