@@ -87,16 +87,14 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
       }
     }
   }
+  // Parents come before their repeats in `boxes`: a surviving parent's output is there when its repeat is reached.
   const out = new Map<CellBox, CellBox>();
   for (const x of boxes) {
     const s = scored(x);
     const parent = parents.get(x);
-    const score = parent ? Math.min(s.score, scored(parent).score) : s.score;
-    out.set(x, { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score });
-  }
-  for (const [repeat, parent] of parents) {
-    const p = out.get(parent);
-    if (p) out.get(repeat)!.repeatOf = p;
+    const p = parent && out.get(parent);
+    const score = parent ? Math.min(s.score, p ? p.score : scored(parent).score) : s.score;
+    out.set(x, { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score, ...(p ? { repeatOf: p } : {}) });
   }
   return [...out.values()]
     .sort((p, q) => q.score - p.score);

@@ -1,5 +1,5 @@
 import type { Claim } from './overlaps.js';
-import { bestMatch, dotAt, type Matrix } from './similarity.js';
+import { bestMatches, dotAt, type Matrix } from './similarity.js';
 import type { FrameSegment } from './temporal-network.js';
 
 /**
@@ -116,13 +116,14 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   let aligned = 0;
   let query = 0;
   let lockedHits = 0;
-  for (const i of shared) {
+  const { index } = bestMatches(wRef, shared.map((i) => w.cols.get(i)!), bRef, dim);
+  shared.forEach((i, k) => {
     const jw = w.cols.get(i)!;
     const jb = b.cols.get(i)!;
     aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
-    if (Math.abs(bestMatch(wRef, jw, bRef, dim).index - jb) <= o.lockTolerance) lockedHits++;
+    if (Math.abs(index[k] - jb) <= o.lockTolerance) lockedHits++;
     query += b.sims.get(i)!;
-  }
+  });
   const n = shared.length;
   const resembles = aligned / n >= query / n - o.resemblanceMargin;
   // A duplicate's frames find their own counterparts; a look-alike's frames match anywhere (or elsewhere).
