@@ -16,6 +16,12 @@ export interface Evidence {
    * (another encode of the same footage, src/match/duplicates.ts): the aligner scored it below the threshold.
    */
   duplicateOf?: { id: string; path: string };
+  /**
+   * Look-alike references (one static camera filmed at another time, one set) whose claims on the same query
+   * seconds were dropped in favour of this one: this reference explains more of those query keyframes
+   * (src/match/lookalikes.ts). Shown so that a reviewer knows which near-identical footage was weighed.
+   */
+  preferredOver?: { id: string; path: string }[];
 }
 
 export interface Region {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveLookAlikes, traceBand, type ClaimedMatrix } from './lookalikes.js';
+import { resolveLookAlikes, traceBand, type ClaimedMatrix, type LookAlikeDrop } from './lookalikes.js';
 import type { Claim } from './overlaps.js';
 import { similarityMatrix } from './similarity.js';
 import { syntheticVectors } from '../../test/helpers/vectors.js';
@@ -81,4 +81,15 @@ test('claims on one reference, or without overlap in the query, are left alone',
   assert.equal(resolveLookAlikes(one.claims, one.matrices, DIM).length, 1);
   const apart = claimsFor(query, { a, b }, { a: [0, 5, 0, 5, 0.9], b: [7, 11, 3, 7, 0.8] });
   assert.equal(resolveLookAlikes(apart.claims, apart.matrices, DIM).length, 2);
+});
+
+test('each dropped echo is reported with the claim it echoes', () => {
+  const background = randomVector();
+  const taken = staticShot(background, 20);
+  const otherTake = staticShot(background, 20);
+  const query = taken.slice(5, 15).map((v) => mix(v, randomVector(), 0.1));
+  const { claims, matrices } = claimsFor(query, { otherTake, taken }, { otherTake: [0, 9, 2, 11, 0.8], taken: [0, 9, 5, 14, 0.85] });
+  const drops: LookAlikeDrop<string>[] = [];
+  resolveLookAlikes(claims, matrices, DIM, {}, drops);
+  assert.deepEqual(drops.map((d) => [d.dropped.reference, d.kept.reference]), [['otherTake', 'taken']]);
 });

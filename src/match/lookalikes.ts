@@ -38,6 +38,12 @@ export interface ClaimedMatrix {
   vectors: Float32Array;
 }
 
+/** A claim dropped as the echo of a kept claim on a look-alike reference. */
+export interface LookAlikeDrop<R> {
+  dropped: Claim<R>;
+  kept: Claim<R>;
+}
+
 interface Trace<R> {
   claim: Claim<R>;
   /** Per query keyframe of the claim: the reference keyframe on its band and that pair's similarity. */
@@ -82,6 +88,7 @@ export function resolveLookAlikes<R>(
   matrices: (reference: R) => ClaimedMatrix,
   dim: number,
   options: Partial<LookAlikeOptions> = {},
+  drops?: LookAlikeDrop<R>[],
 ): Claim<R>[] {
   const o = { ...DEFAULT_LOOKALIKES, ...options };
   if (new Set(claims.map((c) => c.reference)).size < 2) return [...claims];
@@ -98,8 +105,9 @@ export function resolveLookAlikes<R>(
   const order = traces.map((t, k) => ({ t, k })).sort((a, b) => b.t.wins - a.t.wins || strength(b.t) - strength(a.t) || a.k - b.k);
   const kept: Trace<R>[] = [];
   for (const { t: b } of order) {
-    const lookAlike = kept.some((w) => w.claim.reference !== b.claim.reference && echoes(b, w, matrices, dim, o));
-    if (!lookAlike) kept.push(b);
+    const by = kept.find((w) => w.claim.reference !== b.claim.reference && echoes(b, w, matrices, dim, o));
+    if (!by) kept.push(b);
+    else drops?.push({ dropped: b.claim, kept: by.claim });
   }
   const keep = new Set(kept.map((t) => t.claim));
   return claims.filter((c) => keep.has(c));

@@ -4,7 +4,7 @@ import type { Repository, VideoRow } from '../store/repository.js';
 import { voteCandidates } from './candidates.js';
 import { dotAt, similarityMatrix, type Matrix } from './similarity.js';
 import { dropOrphanRepeats, resolveQueryOverlaps, type Claim, type OverlapOptions } from './overlaps.js';
-import { resolveLookAlikes, type LookAlikeOptions } from './lookalikes.js';
+import { resolveLookAlikes, type LookAlikeDrop, type LookAlikeOptions } from './lookalikes.js';
 import { carryToDuplicates, type DuplicateOptions } from './duplicates.js';
 import type { Aligner } from './aligner.js';
 import { boxEvidence, type Evidence, type Region } from './evidence.js';
@@ -158,6 +158,12 @@ export function keyframeSpan(first: number, last: number, half: number, duration
  * decision threshold → weaker echoes of a claim on the same reference dropped → look-alikes of another
  * reference dropped (with the repeats of every dropped claim) → carried over to duplicates → report.
  */
+/** Evidence: the look-alike references whose claims on these query seconds were dropped for this claim. */
+function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], aligned: ReadonlyMap<string, { video: VideoRow }>): Pick<Evidence, 'preferredOver'> {
+  const over = [...new Set(drops.filter((d) => d.kept === claim).map((d) => d.dropped.reference))];
+  return over.length === 0 ? {} : { preferredOver: over.map((id) => ({ id, path: aligned.get(id)!.video.path })) };
+}
+
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
   const o: MatchOptions = { ...DEFAULT_MATCH, ...definedOnly(options) };
@@ -190,9 +196,11 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     const a = aligned.get(id)!;
     return { sim: a.sim, vectors: a.vectors };
   };
-  const distinct = dropOrphanRepeats(claims, o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes));
+  const drops: LookAlikeDrop<string>[] = [];
+  const distinct = dropOrphanRepeats(claims, o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes, drops));
   const resolved = o.duplicates === false ? distinct : carryToDuplicates(distinct, [...aligned.keys()], claimed, dim, o.duplicates);
-  for (const { reference, segment: s, duplicateOf } of resolved) {
+  for (const claim of resolved) {
+    const { reference, segment: s, duplicateOf } = claim;
     const { video, sim, times, vectors } = aligned.get(reference)!;
     const list = byReference.get(reference) ?? [];
     const evidence = boxEvidence(sim, s, query.times, times);
@@ -205,6 +213,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
         ...evidence,
         ...(region ? { queryRegion: region } : {}),
         ...(duplicateOf ? { duplicateOf: { id: duplicateOf, path: aligned.get(duplicateOf)!.video.path } } : {}),
+        ...preferredOver(claim, drops, aligned),
       },
     });
     byReference.set(reference, list);

@@ -53,7 +53,11 @@ export function formatReportText(report: MatchReport): string {
     for (const s of m.segments) {
       const r = s.evidence?.queryRegion;
       const dup = s.evidence?.duplicateOf;
-      const where = (r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '') + (dup ? `, duplicate of ${dup.path}` : '');
+      const over = s.evidence?.preferredOver ?? [];
+      const where =
+        (r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '') +
+        (dup ? `, duplicate of ${dup.path}` : '') +
+        over.map((o) => `, rather than look-alike ${o.path}`).join('');
       lines.push(
         `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)}${where})`,
       );
