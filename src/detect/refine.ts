@@ -98,7 +98,8 @@ export function refineWithRepeats(
   const paths = temporalNetwork(sim, tn, watch, window);
   const path = first;
   if (!path) return { segment: seg, repeats: [] };
-  const global = (p: FrameSegment, score: number, support: number): FrameSegment => ({
+  // A path of the window, in the whole matrix's keyframes.
+  const inMatrix = (p: FrameSegment, score: number, support: number): FrameSegment => ({
     queryStart: p.queryStart + r0,
     queryEnd: p.queryEnd + r0,
     refStart: p.refStart + c0,
@@ -106,14 +107,14 @@ export function refineWithRepeats(
     score,
     support,
   });
-  const segment = global(path, seg.score, Math.max(seg.support, path.support));
+  const segment = inMatrix(path, seg.score, Math.max(seg.support, path.support));
   const repeats =
     repeatMargin < 0
       ? []
       : paths
           .filter((p) => p !== path && p.support >= minRepeatSupport && p.score >= path.score - repeatMargin)
           .filter((p) => p.queryEnd < path.queryStart || p.queryStart > path.queryEnd)
-          .map((p) => global(p, seg.score, p.support));
+          .map((p) => inMatrix(p, seg.score, p.support));
   return { segment, repeats };
 }
 
