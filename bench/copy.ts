@@ -19,7 +19,7 @@ import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import type { Box } from '../src/eval/vcsl.js';
 import { score, toBoxes, type Prediction, type SystemResult } from './copy-metrics.js';
 import { Library, type AlignerName } from '../src/library/library.js';
-import type { MatchOptions } from '../src/match/matcher.js';
+import { DEFAULT_MATCH, definedOnly, pairSegments, type MatchOptions } from '../src/match/matcher.js';
 import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
 import type { Manifest, ManifestQuery } from '../datasets/manifest.js';
@@ -125,7 +125,7 @@ async function runVidtrace(
       }
       if ((i + 1) % 10 === 0) process.stderr.write(`${name} (${aligners.join(',')}): ${i + 1}/${queries.length} queries\n`);
     }
-    const timing = await timeAligners(library, aligners, queries, extracted);
+    const timing = await timeAligners(library, aligners, queries, extracted, options);
     return { runs, indexSeconds, timing };
   } finally {
     await library.close();
@@ -140,7 +140,13 @@ async function runVidtrace(
  * queries' keyframes concatenated (each holds copies of library footage) to 120. Median of REPEATS
  * interleaved runs (scripts/detector/timing.ts: the order rotates each round) after WARMUP runs of each aligner.
  */
-async function timeAligners(library: Library, aligners: AlignerName[], queries: ManifestQuery[], extracted: Map<string, Float32Array[]>): Promise<TimingResult> {
+async function timeAligners(
+  library: Library,
+  aligners: AlignerName[],
+  queries: ManifestQuery[],
+  extracted: Map<string, Float32Array[]>,
+  options: Partial<MatchOptions>,
+): Promise<TimingResult> {
   const dim = library.model.dim;
   const ROWS = 120;
   const COLS = 600;
@@ -164,12 +170,21 @@ async function timeAligners(library: Library, aligners: AlignerName[], queries: 
   for (let k = 0; k < 3; k++) sim = similarityMatrix(qb, rb, dim);
   const similarityMs = (performance.now() - ts) / 3;
   const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, warmup: WARMUP, aligners: [], dpOverSpd: null, dpOverSpdFastest: null };
-  const runs = await Promise.all(aligners.map(async (name) => ({ name, aligner: await library.aligner(name) })));
+  // The whole copy decision on the pair, as matchQuery makes it: the aligner, its threshold, and the witness
+  // aligner on the detector's segments just below it when corroboration is on (src/match/corroboration.ts).
+  const corroboration = { ...DEFAULT_MATCH, ...definedOnly(options) }.corroboration;
+  const runs = await Promise.all(
+    aligners.map(async (name) => {
+      const aligner = await library.aligner(name);
+      const witness = await library.witness(aligner);
+      return { name, decide: () => pairSegments(sim, aligner, aligner.threshold, witness, corroboration) };
+    }),
+  );
   // Steady state: WARMUP runs of each aligner on this matrix first (JIT, onnxruntime's buffers for a new input
   // shape: the first runs of the SPD detector on a new shape took 2-10x its steady time), then REPEATS interleaved rounds.
-  const times = await interleavedTimes(runs.map((r) => () => r.aligner.align(sim)), REPEATS, WARMUP);
+  const times = await interleavedTimes(runs.map((r) => r.decide), REPEATS, WARMUP);
   for (const [i, r] of runs.entries()) {
-    const segments = (await r.aligner.align(sim)).filter((s) => s.score >= r.aligner.threshold).length;
+    const segments = (await r.decide()).length;
     result.aligners.push({ aligner: r.name, msPerPair: median(times[i]), fastestMs: Math.min(...times[i]), segments });
   }
   const spd = result.aligners.find((a) => a.aligner === 'spd');

@@ -122,6 +122,12 @@ export interface SpdMeta {
   /** Calibrated-score decision threshold. */
   threshold: number;
   encoder: { fingerprint: string; fps: number };
+  /**
+   * tune.ts's record on the validation seeds. `tn.tuned.threshold`: the temporal network's best threshold there
+   * (at most 5 % false alarms), the bar its segments must reach to confirm the detector's grey zone
+   * (src/match/corroboration.ts).
+   */
+  validation?: { tn?: { tuned?: { threshold?: number } } };
   [extra: string]: unknown;
 }
 

@@ -249,6 +249,18 @@ export class Library {
     }
   }
 
+  /**
+   * The aligner that checks `aligner`'s segments just below its threshold (MatchOptions.corroboration): for the
+   * detector, the temporal network at the threshold tune.ts found best for it on the detector's validation seeds
+   * (stricter than its own 0.45; the detector's meta records it), else at its own.
+   */
+  async witness(aligner: Aligner): Promise<Aligner | undefined> {
+    if (aligner.name !== 'spd') return undefined;
+    const tn = await this.aligner('tn');
+    const bar = (await this.spd()).meta.validation?.tn?.tuned?.threshold;
+    return bar === undefined ? tn : { ...tn, threshold: bar };
+  }
+
   private async defaultAligner(): Promise<Aligner> {
     let spd: SpdDetector;
     try {
@@ -304,9 +316,10 @@ export class Library {
   async matchExtracted(queryPath: string, query: ExtractedVideo, options: Partial<MatchOptions> & { aligner?: AlignerName } = {}): Promise<MatchReport> {
     const started = performance.now();
     const aligner = await this.aligner(options.aligner);
+    const witness = await this.witness(aligner);
     const report = await matchQuery(
       { path: queryPath, duration: query.duration, times: query.times, vectors: query.vectors, views: query.views },
-      { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner },
+      { index: this.index, repo: this.repo, dim: this.model.dim, sampleInterval: 1 / this.config.sampleFps, model: this.model.fingerprint, aligner, witness },
       { ...(this.model.match?.voteFloor === undefined ? {} : { voteFloor: this.model.match.voteFloor }), ...options },
     );
     const interval = 1 / this.config.sampleFps;

@@ -22,6 +22,11 @@ export interface Evidence {
    * (src/match/lookalikes.ts). Shown so that a reviewer knows which near-identical footage was weighed.
    */
   preferredOver?: { id: string; path: string }[];
+  /**
+   * The aligner scored this segment just below its threshold; it is claimed because a second aligner found the
+   * same band at its own threshold (src/match/corroboration.ts): that aligner, its score and its span in seconds.
+   */
+  corroboratedBy?: { aligner: string; score: number; query: [number, number]; reference: [number, number] };
 }
 
 export interface Region {

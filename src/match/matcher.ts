@@ -9,7 +9,8 @@ import { carryToDuplicates, type DuplicateOptions } from './duplicates.js';
 import type { Aligner } from './aligner.js';
 import { boxEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
-import { temporalNetwork, type TemporalNetworkOptions } from './temporal-network.js';
+import { temporalNetwork, type FrameSegment, type TemporalNetworkOptions } from './temporal-network.js';
+import { DEFAULT_CORROBORATION, passCorroborated, type CorroborationOptions } from './corroboration.js';
 
 export interface MatchOptions {
   /** Neighbours retrieved per query keyframe. */
@@ -26,6 +27,11 @@ export interface MatchOptions {
   lookAlikes: Partial<LookAlikeOptions> | false;
   /** Claims carried over to frame-locked duplicates among the candidates (src/match/duplicates.ts); false: none. */
   duplicates: Partial<DuplicateOptions> | false;
+  /**
+   * Segments scoring just below the threshold kept when the context's witness aligner finds the same band
+   * (src/match/corroboration.ts); false: none. Without a witness in the context it does nothing.
+   */
+  corroboration: Partial<CorroborationOptions> | false;
 }
 
 /**
@@ -40,6 +46,7 @@ export const DEFAULT_MATCH: MatchOptions = {
   overlaps: {},
   lookAlikes: {},
   duplicates: {},
+  corroboration: {},
 };
 
 /** Drops keys whose value is undefined, so that spreading a partial override keeps the defaults. */
@@ -83,6 +90,8 @@ export interface MatchContext {
   sampleInterval: number;
   model: string;
   aligner: Aligner;
+  /** A second aligner asked about the aligner's segments just below its threshold (MatchOptions.corroboration). */
+  witness?: Aligner;
 }
 
 /** Row-major block of vectors. */
@@ -164,6 +173,42 @@ function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], al
   return over.length === 0 ? {} : { preferredOver: over.map((id) => ({ id, path: aligned.get(id)!.video.path })) };
 }
 
+/**
+ * The copy decision on one query × reference matrix: the aligner's segments at the threshold, and, with a
+ * witness and corroboration on, those just below it that the witness confirms (src/match/corroboration.ts).
+ */
+export async function pairSegments(
+  sim: Matrix,
+  aligner: Aligner,
+  threshold: number,
+  witness?: Aligner,
+  corroboration: Partial<CorroborationOptions> | false = false,
+): Promise<FrameSegment[]> {
+  const segments = await aligner.align(sim);
+  if (!witness || corroboration === false) return segments.filter((s) => s.score >= threshold);
+  const o = { ...DEFAULT_CORROBORATION, ...definedOnly(corroboration) };
+  const floor = o.witnessThreshold ?? witness.threshold;
+  const witnesses = async () => (await witness.align(sim)).filter((w) => w.score >= floor);
+  return passCorroborated(segments, threshold, witnesses, o);
+}
+
+/** Evidence: the witness aligner's segment that kept this one, in seconds. */
+function corroboratedBy(
+  w: NonNullable<FrameSegment['corroboration']>,
+  aligner: string,
+  query: QueryKeyframes,
+  refTimes: readonly number[],
+  half: number,
+  refDuration: number,
+): NonNullable<Evidence['corroboratedBy']> {
+  return {
+    aligner,
+    score: Math.round(w.score * 1e4) / 1e4,
+    query: keyframeSpan(query.times[w.queryStart], query.times[w.queryEnd], half, query.duration),
+    reference: keyframeSpan(refTimes[w.refStart], refTimes[w.refEnd], half, refDuration),
+  };
+}
+
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
   const o: MatchOptions = { ...DEFAULT_MATCH, ...definedOnly(options) };
@@ -187,7 +232,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     if (ref.ids.length === 0) continue;
     const sim = queryReferenceSimilarity(q, views, ref.vectors, dim);
     aligned.set(video.id, { video, sim, times: ref.times, vectors: ref.vectors });
-    for (const segment of await ctx.aligner.align(sim)) if (segment.score >= threshold) claims.push({ reference: video.id, segment });
+    for (const segment of await pairSegments(sim, ctx.aligner, threshold, ctx.witness, o.corroboration)) claims.push({ reference: video.id, segment });
   }
   const byReference = new Map<string, SegmentReport[]>();
   const half = ctx.sampleInterval / 2;
@@ -214,6 +259,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
         ...(region ? { queryRegion: region } : {}),
         ...(duplicateOf ? { duplicateOf: { id: duplicateOf, path: aligned.get(duplicateOf)!.video.path } } : {}),
         ...preferredOver(claim, drops, aligned),
+        ...(s.corroboration ? { corroboratedBy: corroboratedBy(s.corroboration, ctx.witness!.name, query, times, half, video.duration) } : {}),
       },
     });
     byReference.set(reference, list);

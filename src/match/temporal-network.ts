@@ -15,6 +15,11 @@ export interface FrameSegment {
    * a repeat stands only with it, so a claim dropped by the match path takes its repeats along.
    */
   repeatOf?: FrameSegment;
+  /**
+   * Set when the segment scored below its aligner's threshold and was kept because the witness aligner
+   * found a segment at its own threshold on the same band (src/match/corroboration.ts): that segment.
+   */
+  corroboration?: { score: number; queryStart: number; queryEnd: number; refStart: number; refEnd: number };
 }
 
 export interface TemporalNetworkOptions {

@@ -54,10 +54,12 @@ export function formatReportText(report: MatchReport): string {
       const r = s.evidence?.queryRegion;
       const dup = s.evidence?.duplicateOf;
       const over = s.evidence?.preferredOver ?? [];
+      const witness = s.evidence?.corroboratedBy;
       const where =
         (r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '') +
         (dup ? `, duplicate of ${dup.path}` : '') +
-        over.map((o) => `, rather than look-alike ${o.path}`).join('');
+        over.map((o) => `, rather than look-alike ${o.path}`).join('') +
+        (witness ? `, below the threshold but confirmed by ${witness.aligner} (${witness.score.toFixed(3)})` : '');
       lines.push(
         `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)}${where})`,
       );

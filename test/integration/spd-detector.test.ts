@@ -11,6 +11,7 @@ import { createOnnxSession, floatTensor } from '../../src/embed/onnx.js';
 import { InvalidArgumentError, ModelMissingError } from '../../src/errors.js';
 import type { Matrix } from '../../src/match/similarity.js';
 import type { FrameSegment } from '../../src/match/temporal-network.js';
+import { pairSegments, temporalNetworkAligner } from '../../src/match/matcher.js';
 
 /**
  * The shipped detector (models/spd-detector, ONNX through onnxruntime-node, run on the whole
@@ -91,6 +92,32 @@ test('pure noise gives no box above the threshold', async () => {
   for (const [rows, cols, seed] of [[20, 30, 6], [40, 60, 7], [64, 64, 8], [15, 8, 9]]) {
     const segs = above(await detector.align(noise(rows, cols, seed)));
     assert.deepEqual(segs, [], `${rows}x${cols}: ${JSON.stringify(segs)}`);
+  }
+});
+
+test('a short faint copy scored just below the threshold is claimed when the temporal network traces the same band, and only then', async () => {
+  // As the library pairs them: the temporal network (vote floor 0.35) witnesses the detector's grey zone.
+  const tn = temporalNetworkAligner({ minSimilarity: 0.35 }, 0.45);
+  const corroboration = { floor: 0.12, minCover: 0.5, witnessThreshold: 0.48 };
+  for (const seed of [1, 2, 3]) {
+    // A 5-s copy whose frames match at 0.55-0.6 only (a heavy edit), with nothing brighter around it.
+    const m = noise(40, 60, seed);
+    const r = rng(seed + 10);
+    for (let k = 0; k < 5; k++) m.data[(12 + k) * m.cols + 30 + k] = 0.55 + 0.05 * r();
+    const onBand = (s: FrameSegment) => s.queryStart <= 14 && s.queryEnd >= 14 && s.refStart <= 32 && s.refEnd >= 32;
+    const segments = await detector.align(m);
+    assert.deepEqual(above(segments), [], `seed ${seed}: the detector alone claims nothing`);
+    const grey = segments.filter((s) => s.score >= corroboration.floor && onBand(s));
+    assert.equal(grey.length, 1, `seed ${seed}: one grey box on the band: ${JSON.stringify(segments)}`);
+    const passed = await pairSegments(m, detector, detector.threshold, tn, corroboration);
+    assert.deepEqual(
+      passed.map(({ corroboration: _, ...s }) => s),
+      grey,
+      `seed ${seed}`,
+    );
+    assert.ok(passed[0].corroboration && passed[0].corroboration.score >= 0.48, `seed ${seed}: the witness segment is named`);
+    assert.deepEqual(await pairSegments(m, detector, detector.threshold, tn, false), [], 'corroboration off');
+    assert.deepEqual(await pairSegments(m, detector, detector.threshold, tn, { ...corroboration, witnessThreshold: 0.7 }), [], 'no witness segment that strong');
   }
 });
 
