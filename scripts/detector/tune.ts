@@ -627,6 +627,9 @@ Repeats (\`refineRepeatMargin\` ${inf.refineRepeatMargin}): another of those pat
 keyframes and comes within ${inf.refineRepeatMargin} of its band's mean similarity becomes a box of its own where no box lies (the same footage copied
 twice, closer together than the output stride), with the raw score of the box it was found next to and a calibrated score capped at that box's;
 it stands only with that box: when the match path drops the box (an echo on its reference, a look-alike of another reference), its repeats go too.` : ''}` : 'No box refinement (the validation grid preferred the detector\'s own ends).'}
+The grey zone (the match path, \`src/match/corroboration.ts\`): a box calibrated between 0.12 and the threshold is claimed when the
+temporal network, at its validation-best threshold of the table below (\`validation.tn.tuned.threshold\` in meta.json), traces a segment
+covering half of it on both axes (chosen on the full match path of the validation seeds: docs/decision-threshold.md).
 
 ## Validation metrics
 
