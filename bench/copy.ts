@@ -19,7 +19,7 @@ import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import type { Box } from '../src/eval/vcsl.js';
 import { score, toBoxes, type Prediction, type SystemResult } from './copy-metrics.js';
 import { Library, type AlignerName } from '../src/library/library.js';
-import { DEFAULT_MATCH, definedOnly, pairSegments, type MatchOptions } from '../src/match/matcher.js';
+import { corroborationFor, DEFAULT_MATCH, definedOnly, pairSegments, type MatchOptions } from '../src/match/matcher.js';
 import { similarityMatrix, type Matrix } from '../src/match/similarity.js';
 import type { MatchReport } from '../src/report/match-report.js';
 import type { Manifest, ManifestQuery } from '../datasets/manifest.js';
@@ -172,7 +172,7 @@ async function timeAligners(
   const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, warmup: WARMUP, aligners: [], dpOverSpd: null, dpOverSpdFastest: null };
   // The whole copy decision on the pair, as matchQuery makes it: the aligner, its threshold, and the witness
   // aligner on the detector's segments just below it when corroboration is on (src/match/corroboration.ts).
-  const corroboration = { ...DEFAULT_MATCH, ...definedOnly(options) }.corroboration;
+  const corroboration = corroborationFor({ ...DEFAULT_MATCH, ...definedOnly(options) });
   const runs = await Promise.all(
     aligners.map(async (name) => {
       const aligner = await library.aligner(name);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keyframeSpan, queryReferenceSimilarity } from './matcher.js';
+import { corroborationFor, DEFAULT_MATCH, keyframeSpan, queryReferenceSimilarity } from './matcher.js';
 
 const unit = (...xs: number[]) => {
   const n = Math.hypot(...xs);
@@ -38,4 +38,11 @@ test('a claim that matched through the inset view names the inset region; one th
   assert.equal(viewRegion(pairs, [0, 1, 2], [0, 1, 2], ref, views, ref, 2), undefined);
   // Views win in fewer than half of the pairs: no region.
   assert.equal(viewRegion(pairs, [0, 1, 2], [0, 1, 2], q, [{ ...views[0], rows: [0], block: new Float32Array([1, 0]) }], ref, 2), undefined);
+});
+
+test('the grey zone is confirmed only at the tuned threshold: an explicit threshold is a hard cut', () => {
+  assert.deepEqual(corroborationFor(DEFAULT_MATCH), {});
+  assert.deepEqual(corroborationFor({ threshold: undefined, corroboration: { floor: 0.1 } }), { floor: 0.1 });
+  assert.equal(corroborationFor({ threshold: 0.3, corroboration: {} }), false);
+  assert.equal(corroborationFor({ threshold: undefined, corroboration: false }), false);
 });

@@ -29,7 +29,8 @@ export interface MatchOptions {
   duplicates: Partial<DuplicateOptions> | false;
   /**
    * Segments scoring just below the threshold kept when the context's witness aligner finds the same band
-   * (src/match/corroboration.ts); false: none. Without a witness in the context it does nothing.
+   * (src/match/corroboration.ts); false: none. Without a witness in the context it does nothing, and with an
+   * explicit `threshold` it is off (corroborationFor): its grey zone was chosen below the aligner's tuned threshold.
    */
   corroboration: Partial<CorroborationOptions> | false;
 }
@@ -174,6 +175,14 @@ function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], al
 }
 
 /**
+ * Corroboration as a match applies it: only at the aligner's tuned threshold. A threshold given for the match
+ * (`vidtrace match --threshold S`) is a hard cut: nothing below it is reported, confirmed or not.
+ */
+export function corroborationFor(o: Pick<MatchOptions, 'threshold' | 'corroboration'>): Partial<CorroborationOptions> | false {
+  return o.threshold === undefined ? o.corroboration : false;
+}
+
+/**
  * The copy decision on one query × reference matrix: the aligner's segments at the threshold, and, with a
  * witness and corroboration on, those just below it that the witness confirms (src/match/corroboration.ts).
  */
@@ -232,7 +241,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
     if (ref.ids.length === 0) continue;
     const sim = queryReferenceSimilarity(q, views, ref.vectors, dim);
     aligned.set(video.id, { video, sim, times: ref.times, vectors: ref.vectors });
-    for (const segment of await pairSegments(sim, ctx.aligner, threshold, ctx.witness, o.corroboration)) claims.push({ reference: video.id, segment });
+    for (const segment of await pairSegments(sim, ctx.aligner, threshold, ctx.witness, corroborationFor(o))) claims.push({ reference: video.id, segment });
   }
   const byReference = new Map<string, SegmentReport[]>();
   const half = ctx.sampleInterval / 2;
