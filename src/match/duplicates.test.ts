@@ -46,6 +46,11 @@ test('carryToDuplicates: the claim reaches the duplicate (shifted by its offset,
   assert.equal(carried.duplicateOf, 'a');
   assert.deepEqual([carried.segment.queryStart, carried.segment.queryEnd, carried.segment.refStart, carried.segment.refEnd], [3, 9, 1, 7]);
   assert.ok(carried.segment.score < claimOnA.segment.score && carried.segment.score > 0.8 * 0.8, String(carried.segment.score));
+  // A claim kept on a witness's word carries over without it: the witness traced A's matrix, not B's.
+  const witnessed: Claim = { ...claimOnA, segment: { ...claimOnA.segment, score: 0.15, corroboration: { score: 0.55, queryStart: 3, queryEnd: 9, refStart: 3, refEnd: 9 } } };
+  const [, again] = carryToDuplicates([witnessed], ['a', 'b'], claimed, DIM);
+  assert.equal(again.duplicateOf, 'a');
+  assert.equal('corroboration' in again.segment, false);
 });
 
 test('carryToDuplicates: nothing is carried where the duplicate has its own claim, for too short a claim, or when turned off by thresholds', () => {

@@ -104,7 +104,9 @@ export function carryToDuplicates<R>(
       const last = b.vectors.length / dim - 1;
       const refStart = Math.min(last, Math.max(0, s.refStart + link.offset));
       const refEnd = Math.min(last, Math.max(refStart, s.refEnd + link.offset));
-      out.push({ reference: other, segment: { ...s, refStart, refEnd, score: s.score * link.similarity }, duplicateOf: claim.reference });
+      // The witness of a corroborated claim traced the other reference's matrix, not this one: duplicateOf is the evidence here.
+      const { corroboration: _witnessed, ...carried } = s;
+      out.push({ reference: other, segment: { ...carried, refStart, refEnd, score: s.score * link.similarity }, duplicateOf: claim.reference });
     }
   }
   return out;

@@ -196,8 +196,8 @@ export async function pairSegments(
   const segments = await aligner.align(sim);
   if (!witness || corroboration === false) return segments.filter((s) => s.score >= threshold);
   const o = { ...DEFAULT_CORROBORATION, ...definedOnly(corroboration) };
-  const floor = o.witnessThreshold ?? witness.threshold;
-  const witnesses = async () => (await witness.align(sim)).filter((w) => w.score >= floor);
+  const bar = o.witnessThreshold ?? witness.threshold;
+  const witnesses = async () => (await witness.align(sim)).filter((w) => w.score >= bar);
   return passCorroborated(segments, threshold, witnesses, o);
 }
 
