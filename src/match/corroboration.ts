@@ -34,7 +34,7 @@ export function agrees(grey: FrameSegment, witness: FrameSegment, minCover: numb
 /**
  * The segments that pass: those at `threshold` and the grey ones (floor ≤ score < threshold) some witness
  * segment agrees with. `witnesses` is called only when a grey segment exists and must return the witness
- * aligner's segments at or above its own threshold. Each corroborated segment gets `corroboration`.
+ * aligner's segments at or above the witness bar (`witnessThreshold`, else that aligner's threshold). Each corroborated segment gets `corroboration`.
  */
 export async function passCorroborated(
   segments: readonly FrameSegment[],

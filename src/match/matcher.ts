@@ -163,11 +163,6 @@ export function keyframeSpan(first: number, last: number, half: number, duration
   return [Math.max(0, first - half), Math.min(duration, last + half)];
 }
 
-/**
- * kNN per query keyframe (and per view) → candidate references → similarity matrix → alignment →
- * decision threshold → weaker echoes of a claim on the same reference dropped → look-alikes of another
- * reference dropped (with the repeats of every dropped claim) → carried over to duplicates → report.
- */
 /** Evidence: the look-alike references whose claims on these query seconds were dropped for this claim. */
 function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], aligned: ReadonlyMap<string, { video: VideoRow }>): Pick<Evidence, 'preferredOver'> {
   const over = [...new Set(drops.filter((d) => d.kept === claim).map((d) => d.dropped.reference))];
@@ -218,6 +213,12 @@ function corroboratedBy(
   };
 }
 
+/**
+ * kNN per query keyframe (and per view) → candidate references → similarity matrix → alignment →
+ * decision threshold (with the witness's word on the grey zone just below it: pairSegments) → weaker echoes
+ * of a claim on the same reference dropped → look-alikes of another reference dropped (with the repeats of
+ * every dropped claim) → carried over to duplicates → report.
+ */
 export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, options: Partial<MatchOptions> = {}): Promise<MatchReport> {
   const started = performance.now();
   const o: MatchOptions = { ...DEFAULT_MATCH, ...definedOnly(options) };
