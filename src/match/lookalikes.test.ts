@@ -13,7 +13,7 @@ const staticShot = (background: Float32Array, frames: number) => Array.from({ le
 
 function claimsFor(query: Float32Array[], refs: Record<string, Float32Array[]>, segments: Record<string, [number, number, number, number, number]>) {
   const matrices = new Map<string, ClaimedMatrix>();
-  for (const [id, frames] of Object.entries(refs)) matrices.set(id, { sim: similarityMatrix(block(query), block(frames), DIM), vectors: block(frames) });
+  for (const [id, frames] of Object.entries(refs)) matrices.set(id, { sim: similarityMatrix(block(query), block(frames), DIM), vectors: block(frames), query: { vectors: block(query), times: query.map((_, i) => i) } });
   const claims: Claim[] = Object.entries(segments).map(([reference, [queryStart, queryEnd, refStart, refEnd, score]]) => ({
     reference,
     segment: { queryStart, queryEnd, refStart, refEnd, score, support: queryEnd - queryStart + 1 },
@@ -41,6 +41,38 @@ test('another take of the same static camera loses to the copied take and is dro
   const kept = resolveLookAlikes(claims, matrices, DIM, {}, drops);
   assert.deepEqual(kept.map((c) => c.reference), ['taken']);
   assert.deepEqual(drops.map((d) => [d.dropped.reference, d.kept.reference]), [['otherTake', 'taken']]);
+});
+
+test('a look-alike take that matches the edited query better frame by frame loses to the take whose motion the query follows', () => {
+  // One static camera filmed twice; the second take's light resembles the query's colour edit, so every
+  // query keyframe is closer to it than to the take it was copied from. Only the copied take moves as the query does.
+  const background = randomVector();
+  const light = randomVector();
+  const taken = staticShot(background, 20);
+  const otherTake = Array.from({ length: 20 }, () => unit(background.map((x, k) => x + 0.15 * randomVector()[k] + 0.6 * light[k])));
+  const query = taken.slice(5, 15).map((v) => unit(v.map((x, k) => x + 0.6 * light[k])));
+  const { claims, matrices } = claimsFor(query, { taken, otherTake }, { otherTake: [0, 9, 2, 11, 0.8], taken: [0, 9, 5, 14, 0.7] });
+  const sims = claims.map((c) => traceBand(matrices(c.reference).sim, c.segment).sims);
+  assert.ok([...sims[0].keys()].filter((i) => sims[0].get(i)! > sims[1].get(i)!).length >= 8, 'the other take wins most keyframes');
+  const byWins = resolveLookAlikes(claims, matrices, DIM, { motionKeyframes: 0 });
+  assert.deepEqual(byWins.map((c) => c.reference), ['otherTake'], 'frame by frame the look-alike is kept');
+  const drops: LookAlikeDrop<string>[] = [];
+  const kept = resolveLookAlikes(claims, matrices, DIM, {}, drops);
+  assert.deepEqual(kept.map((c) => c.reference), ['taken']);
+  assert.deepEqual(drops.map((d) => [d.dropped.reference, d.kept.reference]), [['otherTake', 'taken']]);
+});
+
+test('looping look-alikes (an animation cycle in both) are left to frame-by-frame wins: a loop repeats its own motion', () => {
+  const background = randomVector();
+  const light = randomVector();
+  const cycle = staticShot(background, 4);
+  const taken = Array.from({ length: 20 }, (_, t) => cycle[t % 4]);
+  const otherCycle = Array.from({ length: 4 }, () => unit(background.map((x, k) => x + 0.15 * randomVector()[k] + 0.6 * light[k])));
+  const otherTake = Array.from({ length: 20 }, (_, t) => otherCycle[t % 4]);
+  const query = taken.slice(5, 15).map((v) => unit(v.map((x, k) => x + 0.6 * light[k])));
+  const { claims, matrices } = claimsFor(query, { taken, otherTake }, { otherTake: [0, 9, 2, 11, 0.8], taken: [0, 9, 5, 14, 0.7] });
+  assert.deepEqual(resolveLookAlikes(claims, matrices, DIM).map((c) => c.reference), ['otherTake']);
+  assert.deepEqual(resolveLookAlikes(claims, matrices, DIM, { sameFrame: 1.01 }).map((c) => c.reference), ['taken'], 'with the guard off, motion decides');
 });
 
 test('a duplicate file of the source (frame for frame, re-encoded) stays beside it', () => {

@@ -1,4 +1,5 @@
 import type { Claim } from './overlaps.js';
+import { bandMotion, repeatsItself, timeMotion } from './motion.js';
 import { bestMatches, dotAt, type Matrix } from './similarity.js';
 import type { FrameSegment } from './temporal-network.js';
 
@@ -14,7 +15,10 @@ import type { FrameSegment } from './temporal-network.js';
  *   - the references merely look alike (one static camera filmed at two times, one set, one art
  *     style): their frames resemble each other about as much as the query resembles them, but with no
  *     frame-to-frame correspondence. The query was copied from one of them; the claim that explains
- *     fewer query keyframes is dropped.
+ *     fewer query keyframes is dropped — or, when they share at least `motionKeyframes` query keyframes,
+ *     the claim whose reference follows the query's changes less (src/match/motion.ts): frame by frame a
+ *     look-alike can match as well or better (same background, and an edit such as a crop or a colour
+ *     change moves the query away from both), but only the source moves as the query moves.
  */
 export interface LookAlikeOptions {
   /** Only a claim whose query keyframes are at least this fraction inside a kept claim can be dropped. */
@@ -27,15 +31,31 @@ export interface LookAlikeOptions {
   lockTolerance: number;
   /** ...for at least this fraction of the shared query keyframes. */
   lockedShare: number;
+  /**
+   * Look-alikes sharing at least this many query keyframes are told apart by motion agreement
+   * (src/match/motion.ts) instead of frame-by-frame wins; 0: never.
+   */
+  motionKeyframes: number;
+  /** Reference keyframes a band may move either way for its motion agreement (motion.ts bandMotion). */
+  motionShift: number;
+  /**
+   * Two keyframes of a band at least this similar are the same picture: a band that repeats itself (a loop,
+   * a still) has no motion of its own to follow, and the pair is left to frame-by-frame wins.
+   */
+  sameFrame: number;
 }
 
-export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.7, resemblanceMargin: 0.1, lockTolerance: 1, lockedShare: 0.5 };
+export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.7, resemblanceMargin: 0.1, lockTolerance: 1, lockedShare: 0.5, motionKeyframes: 4, motionShift: 2, sameFrame: 0.99 };
 
 export interface ClaimedMatrix {
   /** Query × reference similarities the claim was found in. */
   sim: Matrix;
   /** The reference's keyframe vectors, row-major. */
   vectors: Float32Array;
+  /** The reference's keyframe times (seconds). */
+  times?: readonly number[];
+  /** The query's keyframes (vectors of the whole frames, row-major, and times): needed to tell look-alikes apart by motion. */
+  query?: { vectors: Float32Array; times: readonly number[] };
 }
 
 /** A claim dropped as the echo of a kept claim on a look-alike reference. */
@@ -104,25 +124,48 @@ export function resolveLookAlikes<R>(
   const strength = (t: Trace<R>) => t.claim.segment.score * t.claim.segment.support;
   const order = traces.map((t, k) => ({ t, k })).sort((a, b) => b.t.wins - a.t.wins || strength(b.t) - strength(a.t) || a.k - b.k);
   const kept: Trace<R>[] = [];
+  const dropped: LookAlikeDrop<R>[] = [];
+  const echoOf = (b: Trace<R>, by: Echo[]) => kept.find((w) => w !== b && w.claim.reference !== b.claim.reference && by.includes(echoes(b, w, matrices, dim, o)));
   for (const { t: b } of order) {
-    const by = kept.find((w) => w.claim.reference !== b.claim.reference && echoes(b, w, matrices, dim, o));
+    const by = echoOf(b, ['wins', 'motion']);
     if (!by) kept.push(b);
-    else drops?.push({ dropped: b.claim, kept: by.claim });
+    else dropped.push({ dropped: b.claim, kept: by.claim });
   }
+  // Decided by motion, a claim visited later can be the source and one kept before it the echo: it goes
+  // now, and whatever it had been preferred over (on other references than the replacing claim's) is
+  // credited to the claim that replaced it. (By wins the visiting order already put the stronger claim first.)
+  for (let k = 0; k < kept.length; ) {
+    const w = kept[k];
+    const by = echoOf(w, ['motion']);
+    if (!by) {
+      k++;
+      continue;
+    }
+    kept.splice(k, 1);
+    for (const d of dropped) if (d.kept === w.claim && d.dropped.reference !== by.claim.reference) d.kept = by.claim;
+    dropped.push({ dropped: w.claim, kept: by.claim });
+    k = 0;
+  }
+  drops?.push(...dropped);
   const keep = new Set(kept.map((t) => t.claim));
   return claims.filter((c) => keep.has(c));
 }
 
+/** How a claim was found to echo another one: by frame-by-frame wins, by motion agreement, or not at all. */
+type Echo = 'wins' | 'motion' | false;
+
 /** Is claim b a look-alike echo of the kept claim w (on another reference)? */
-function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => ClaimedMatrix, dim: number, o: LookAlikeOptions): boolean {
+function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => ClaimedMatrix, dim: number, o: LookAlikeOptions): Echo {
   const shared = [...b.cols.keys()].filter((i) => w.cols.has(i));
   if (shared.length === 0 || shared.length < o.minOverlap * b.cols.size) return false;
+  const query = matrices(b.claim.reference).query;
+  const byMotion = query !== undefined && o.motionKeyframes > 0 && shared.length >= o.motionKeyframes;
   const bWins = shared.filter((i) => b.sims.get(i)! >= w.sims.get(i)!).length;
-  if (bWins >= o.maxWinShare * shared.length) return false;
+  if (!byMotion && bWins >= o.maxWinShare * shared.length) return false;
   const wRef = matrices(w.claim.reference).vectors;
   const bRef = matrices(b.claim.reference).vectors;
   let aligned = 0;
-  let query = 0;
+  let querySim = 0;
   let lockedHits = 0;
   const { index } = bestMatches(wRef, shared.map((i) => w.cols.get(i)!), bRef, dim);
   shared.forEach((i, k) => {
@@ -130,11 +173,22 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
     const jb = b.cols.get(i)!;
     aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
     if (Math.abs(index[k] - jb) <= o.lockTolerance) lockedHits++;
-    query += b.sims.get(i)!;
+    querySim += b.sims.get(i)!;
   });
   const n = shared.length;
-  const resembles = aligned / n >= query / n - o.resemblanceMargin;
+  const resembles = aligned / n >= querySim / n - o.resemblanceMargin;
   // A duplicate's frames find their own counterparts; a look-alike's frames match anywhere (or elsewhere).
   const locked = lockedHits >= o.lockedShare * n;
-  return resembles && !locked;
+  if (!resembles || locked) return false;
+  const band = (t: Trace<R>) => shared.map((i) => t.cols.get(i)!);
+  if (!byMotion || repeatsItself(bRef, band(b), dim, o.sameFrame) || repeatsItself(wRef, band(w), dim, o.sameFrame)) {
+    return bWins < o.maxWinShare * shared.length ? 'wins' : false;
+  }
+  // Along the band (speed changes included), or played at the query's own speed anywhere in the reference.
+  const motion = (t: Trace<R>, ref: Float32Array) => {
+    const times = matrices(t.claim.reference).times;
+    const along = bandMotion(query.vectors, shared, ref, band(t), dim, o.motionShift);
+    return times ? Math.max(along, timeMotion(query.vectors, shared, query.times, ref, times, dim)) : along;
+  };
+  return motion(b, bRef) < motion(w, wRef) ? 'motion' : false;
 }

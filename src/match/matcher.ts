@@ -249,7 +249,7 @@ export async function matchQuery(query: QueryKeyframes, ctx: MatchContext, optio
   const perReference = resolveQueryOverlaps(claims, o.overlaps);
   const claimed = (id: string) => {
     const a = aligned.get(id)!;
-    return { sim: a.sim, vectors: a.vectors };
+    return { sim: a.sim, vectors: a.vectors, times: a.times, query: { vectors: q, times: query.times } };
   };
   const drops: LookAlikeDrop<string>[] = [];
   const distinct = dropOrphanRepeats(claims, o.lookAlikes === false ? perReference : resolveLookAlikes(perReference, claimed, dim, o.lookAlikes, drops));
