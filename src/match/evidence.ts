@@ -18,10 +18,12 @@ export interface Evidence {
   duplicateOf?: { id: string; path: string };
   /**
    * Look-alike references (one static camera filmed at another time, one set) whose claims on the same query
-   * seconds were dropped in favour of this one: this reference explains more of those query keyframes
-   * (src/match/lookalikes.ts). Shown so that a reviewer knows which near-identical footage was weighed.
+   * seconds were dropped in favour of this one (src/match/lookalikes.ts), and why: `motion`, this reference moves
+   * as the query moves (`motion`: the agreements of this claim and of the dropped one, src/match/motion.ts), or
+   * `frames`, it wins more of those query keyframes frame by frame. Shown so that a reviewer knows which
+   * near-identical footage was weighed.
    */
-  preferredOver?: { id: string; path: string }[];
+  preferredOver?: { id: string; path: string; by: 'motion' | 'frames'; motion?: { kept: number; dropped: number } }[];
   /**
    * The aligner scored this segment just below its threshold; it is claimed because a second aligner found the
    * same band at its own threshold (src/match/corroboration.ts): that aligner, its score and its span in seconds.

@@ -59,7 +59,8 @@ test('a look-alike take that matches the edited query better frame by frame lose
   const drops: LookAlikeDrop<string>[] = [];
   const kept = resolveLookAlikes(claims, matrices, DIM, {}, drops);
   assert.deepEqual(kept.map((c) => c.reference), ['taken']);
-  assert.deepEqual(drops.map((d) => [d.dropped.reference, d.kept.reference]), [['otherTake', 'taken']]);
+  assert.deepEqual(drops.map((d) => [d.dropped.reference, d.kept.reference, d.by]), [['otherTake', 'taken', 'motion']]);
+  assert.ok(drops[0].motion!.kept > drops[0].motion!.dropped + 0.3, JSON.stringify(drops[0].motion));
 });
 
 test('looping look-alikes (an animation cycle in both) are left to frame-by-frame wins: a loop repeats its own motion', () => {
@@ -71,7 +72,9 @@ test('looping look-alikes (an animation cycle in both) are left to frame-by-fram
   const otherTake = Array.from({ length: 20 }, (_, t) => otherCycle[t % 4]);
   const query = taken.slice(5, 15).map((v) => unit(v.map((x, k) => x + 0.6 * light[k])));
   const { claims, matrices } = claimsFor(query, { taken, otherTake }, { otherTake: [0, 9, 2, 11, 0.8], taken: [0, 9, 5, 14, 0.7] });
-  assert.deepEqual(resolveLookAlikes(claims, matrices, DIM).map((c) => c.reference), ['otherTake']);
+  const drops: LookAlikeDrop<string>[] = [];
+  assert.deepEqual(resolveLookAlikes(claims, matrices, DIM, {}, drops).map((c) => c.reference), ['otherTake']);
+  assert.deepEqual(drops.map((d) => [d.dropped.reference, d.by, d.motion]), [['taken', 'frames', undefined]]);
   assert.deepEqual(resolveLookAlikes(claims, matrices, DIM, { sameFrame: 1.01 }).map((c) => c.reference), ['taken'], 'with the guard off, motion decides');
 });
 

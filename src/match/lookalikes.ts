@@ -62,6 +62,10 @@ export interface ClaimedMatrix {
 export interface LookAlikeDrop<R> {
   dropped: Claim<R>;
   kept: Claim<R>;
+  /** How it was decided: the kept claim's reference follows the query's motion better, or wins more keyframes. */
+  by: 'motion' | 'frames';
+  /** With `by: 'motion'`: the motion agreements (src/match/motion.ts) of the kept and the dropped claim. */
+  motion?: { kept: number; dropped: number };
 }
 
 interface Trace<R> {
@@ -125,25 +129,38 @@ export function resolveLookAlikes<R>(
   const order = traces.map((t, k) => ({ t, k })).sort((a, b) => b.t.wins - a.t.wins || strength(b.t) - strength(a.t) || a.k - b.k);
   const kept: Trace<R>[] = [];
   const dropped: LookAlikeDrop<R>[] = [];
-  const echoOf = (b: Trace<R>, by: Echo[]) => kept.find((w) => w !== b && w.claim.reference !== b.claim.reference && by.includes(echoes(b, w, matrices, dim, o)));
+  // The first kept claim (of another reference) that b echoes, and how; with motionOnly, only an echo decided by motion.
+  const echoOf = (b: Trace<R>, motionOnly: boolean): LookAlikeDrop<R> | undefined => {
+    for (const w of kept) {
+      if (w === b || w.claim.reference === b.claim.reference) continue;
+      const e = echoes(b, w, matrices, dim, o);
+      if (e && (!motionOnly || e.by === 'motion')) return { dropped: b.claim, kept: w.claim, ...e };
+    }
+    return undefined;
+  };
   for (const { t: b } of order) {
-    const by = echoOf(b, ['wins', 'motion']);
-    if (!by) kept.push(b);
-    else dropped.push({ dropped: b.claim, kept: by.claim });
+    const drop = echoOf(b, false);
+    if (!drop) kept.push(b);
+    else dropped.push(drop);
   }
   // Decided by motion, a claim visited later can be the source and one kept before it the echo: it goes
   // now, and whatever it had been preferred over (on other references than the replacing claim's) is
   // credited to the claim that replaced it. (By wins the visiting order already put the stronger claim first.)
   for (let k = 0; k < kept.length; ) {
     const w = kept[k];
-    const by = echoOf(w, ['motion']);
-    if (!by) {
+    const drop = echoOf(w, true);
+    if (!drop) {
       k++;
       continue;
     }
     kept.splice(k, 1);
-    for (const d of dropped) if (d.kept === w.claim && d.dropped.reference !== by.claim.reference) d.kept = by.claim;
-    dropped.push({ dropped: w.claim, kept: by.claim });
+    for (const d of dropped) {
+      if (d.kept !== w.claim || d.dropped.reference === drop.kept.reference) continue;
+      // Its agreements were measured against the claim that went (on their shared keyframes): not repeated.
+      d.kept = drop.kept;
+      delete d.motion;
+    }
+    dropped.push(drop);
     k = 0;
   }
   drops?.push(...dropped);
@@ -151,17 +168,17 @@ export function resolveLookAlikes<R>(
   return claims.filter((c) => keep.has(c));
 }
 
-/** How a claim was found to echo another one: by frame-by-frame wins, by motion agreement, or not at all. */
-type Echo = 'wins' | 'motion' | false;
+/** How a claim was found to echo another one (by frame-by-frame wins, or by motion agreement), or null: it does not. */
+type Echo = Pick<LookAlikeDrop<unknown>, 'by' | 'motion'> | null;
 
 /** Is claim b a look-alike echo of the kept claim w (on another reference)? */
 function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => ClaimedMatrix, dim: number, o: LookAlikeOptions): Echo {
   const shared = [...b.cols.keys()].filter((i) => w.cols.has(i));
-  if (shared.length === 0 || shared.length < o.minOverlap * b.cols.size) return false;
+  if (shared.length === 0 || shared.length < o.minOverlap * b.cols.size) return null;
   const query = matrices(b.claim.reference).query;
   const byMotion = query !== undefined && o.motionKeyframes > 0 && shared.length >= o.motionKeyframes;
   const bWins = shared.filter((i) => b.sims.get(i)! >= w.sims.get(i)!).length;
-  if (!byMotion && bWins >= o.maxWinShare * shared.length) return false;
+  if (!byMotion && bWins >= o.maxWinShare * shared.length) return null;
   const wRef = matrices(w.claim.reference).vectors;
   const bRef = matrices(b.claim.reference).vectors;
   let aligned = 0;
@@ -179,10 +196,10 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   const resembles = aligned / n >= querySim / n - o.resemblanceMargin;
   // A duplicate's frames find their own counterparts; a look-alike's frames match anywhere (or elsewhere).
   const locked = lockedHits >= o.lockedShare * n;
-  if (!resembles || locked) return false;
+  if (!resembles || locked) return null;
   const band = (t: Trace<R>) => shared.map((i) => t.cols.get(i)!);
   if (!byMotion || repeatsItself(bRef, band(b), dim, o.sameFrame) || repeatsItself(wRef, band(w), dim, o.sameFrame)) {
-    return bWins < o.maxWinShare * shared.length ? 'wins' : false;
+    return bWins < o.maxWinShare * shared.length ? { by: 'frames' } : null;
   }
   // Along the band (speed changes included), or played at the query's own speed anywhere in the reference.
   const motion = (t: Trace<R>, ref: Float32Array) => {
@@ -190,5 +207,6 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
     const along = bandMotion(query.vectors, shared, ref, band(t), dim, o.motionShift);
     return times ? Math.max(along, timeMotion(query.vectors, shared, query.times, ref, times, dim)) : along;
   };
-  return motion(b, bRef) < motion(w, wRef) ? 'motion' : false;
+  const agreement = { kept: motion(w, wRef), dropped: motion(b, bRef) };
+  return agreement.dropped < agreement.kept ? { by: 'motion', motion: agreement } : null;
 }

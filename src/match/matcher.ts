@@ -165,8 +165,19 @@ export function keyframeSpan(first: number, last: number, half: number, duration
 
 /** Evidence: the look-alike references whose claims on these query seconds were dropped for this claim. */
 function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], aligned: ReadonlyMap<string, { video: VideoRow }>): Pick<Evidence, 'preferredOver'> {
-  const over = [...new Set(drops.filter((d) => d.kept === claim).map((d) => d.dropped.reference))];
-  return over.length === 0 ? {} : { preferredOver: over.map((id) => ({ id, path: aligned.get(id)!.video.path })) };
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  // One entry per reference: the first of its drops in favour of this claim.
+  const first = new Map<string, LookAlikeDrop<string>>();
+  for (const d of drops) if (d.kept === claim && !first.has(d.dropped.reference)) first.set(d.dropped.reference, d);
+  if (first.size === 0) return {};
+  return {
+    preferredOver: [...first].map(([id, d]) => ({
+      id,
+      path: aligned.get(id)!.video.path,
+      by: d.by,
+      ...(d.motion ? { motion: { kept: round(d.motion.kept), dropped: round(d.motion.dropped) } } : {}),
+    })),
+  };
 }
 
 /**

@@ -17,7 +17,10 @@ const report: MatchReport = {
             pairs: [[4.5, 20.5, 0.9]],
             meanSimilarity: 0.9,
             queryRegion: { x: 0.5, y: 0.05, w: 0.4, h: 0.4 },
-            preferredOver: [{ id: 'r2', path: '/lib/takeA.mp4' }],
+            preferredOver: [
+              { id: 'r2', path: '/lib/takeA.mp4', by: 'motion', motion: { kept: 0.4312, dropped: 0.0731 } },
+              { id: 'r4', path: '/lib/loop.mp4', by: 'frames' },
+            ],
           },
         },
         {
@@ -43,7 +46,7 @@ const report: MatchReport = {
 test('the text report says why each segment stands: inset, look-alikes weighed, duplicate, witness below the threshold', () => {
   const lines = formatReportText(report).split('\n');
   assert.equal(lines[0], 'query suspect.mp4 (31.2 s)');
-  assert.match(lines[2], /query 4\.0–15\.5 s {2}↔ {2}reference 20\.0–31\.5 s {2}\(score 0\.812, inset at 50%,5% size 40%×40% of the query frame, rather than look-alike \/lib\/takeA\.mp4\)$/);
+  assert.match(lines[2], /query 4\.0–15\.5 s {2}↔ {2}reference 20\.0–31\.5 s {2}\(score 0\.812, inset at 50%,5% size 40%×40% of the query frame, rather than look-alike \/lib\/takeA\.mp4 \(moves as the query does: 0\.43 vs 0\.07\), rather than look-alike \/lib\/loop\.mp4\)$/);
   assert.match(lines[3], /\(score 0\.152, below the threshold but confirmed by tn \(0\.543\)\)$/);
   assert.match(lines[5], /\(score 0\.500, duplicate of \/lib\/takeB\.mp4\)$/);
   assert.equal(formatReportText({ query: report.query, matches: [] }).split('\n')[1], '  no copied segments found in the library');

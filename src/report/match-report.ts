@@ -58,7 +58,7 @@ export function formatReportText(report: MatchReport): string {
       const where =
         (r ? `, inset at ${pct(r.x)},${pct(r.y)} size ${pct(r.w)}×${pct(r.h)} of the query frame` : '') +
         (dup ? `, duplicate of ${dup.path}` : '') +
-        over.map((o) => `, rather than look-alike ${o.path}`).join('') +
+        over.map((o) => `, rather than look-alike ${o.path}${o.motion ? ` (moves as the query does: ${o.motion.kept.toFixed(2)} vs ${o.motion.dropped.toFixed(2)})` : ''}`).join('') +
         (witness ? `, below the threshold but confirmed by ${witness.aligner} (${witness.score.toFixed(3)})` : '');
       lines.push(
         `    query ${s.query[0].toFixed(1)}–${s.query[1].toFixed(1)} s  ↔  reference ${s.reference[0].toFixed(1)}–${s.reference[1].toFixed(1)} s  (score ${s.score.toFixed(3)}${where})`,

@@ -2,7 +2,7 @@
  * Look-alike references on real footage: two takes of one static street camera (OpenCV's vtest.avi cut in
  * two) in the library, a cropped copy of the second take as the query. The whole-frame embeddings of the two
  * takes are nearly the same (one street, other passers-by); the match must name the copied take only, and
- * say in its evidence that it was preferred over the other take.
+ * say in its evidence that it was preferred over the other take, and why.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -35,7 +35,11 @@ test('a copy of one take of a static camera is attributed to that take, the othe
   assert.deepEqual(report.matches.map((m) => path.basename(m.reference.path)), ['takeB.mp4']);
   const [segment] = report.matches[0].segments;
   assert.ok(segment.query[0] < 4 && segment.query[1] > 12, `query seconds ${segment.query}`);
-  assert.deepEqual((segment.evidence?.preferredOver ?? []).map((o) => path.basename(o.path)), ['takeA.mp4']);
+  const over = segment.evidence?.preferredOver ?? [];
+  assert.deepEqual(over.map((o) => path.basename(o.path)), ['takeA.mp4']);
+  // Ten seconds of passers-by: decided by motion, the copied take following the query's changes, the other not.
+  assert.equal(over[0].by, 'motion');
+  assert.ok(over[0].motion && over[0].motion.kept > over[0].motion.dropped, JSON.stringify(over[0]));
   // without look-alike resolution both takes are claimed
   const all = await library.match(f('query.mp4'), { lookAlikes: false });
   assert.deepEqual(all.matches.map((m) => path.basename(m.reference.path)).sort(), ['takeA.mp4', 'takeB.mp4']);
