@@ -39,13 +39,19 @@ export interface LookAlikeOptions {
   /** Reference keyframes a band may move either way for its motion agreement (motion.ts bandMotion). */
   motionShift: number;
   /**
+   * Seconds either side of where a band starts in which the query's stretch is also placed at its own speed
+   * (motion.ts timeMotion): a box over look-alike frames can sit seconds off its copy; the window bounds the
+   * work on long references.
+   */
+  motionRadius: number;
+  /**
    * Two keyframes of a band at least this similar are the same picture: a band that repeats itself (a loop,
    * a still) has no motion of its own to follow, and the pair is left to frame-by-frame wins.
    */
   sameFrame: number;
 }
 
-export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.7, resemblanceMargin: 0.1, lockTolerance: 1, lockedShare: 0.5, motionKeyframes: 4, motionShift: 2, sameFrame: 0.99 };
+export const DEFAULT_LOOKALIKES: LookAlikeOptions = { minOverlap: 0.5, maxWinShare: 0.7, resemblanceMargin: 0.1, lockTolerance: 1, lockedShare: 0.5, motionKeyframes: 4, motionShift: 2, motionRadius: 60, sameFrame: 0.99 };
 
 export interface ClaimedMatrix {
   /** Query × reference similarities the claim was found in. */
@@ -205,7 +211,9 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   const motion = (t: Trace<R>, ref: Float32Array) => {
     const times = matrices(t.claim.reference).times;
     const along = bandMotion(query.vectors, shared, ref, band(t), dim, o.motionShift);
-    return times ? Math.max(along, timeMotion(query.vectors, shared, query.times, ref, times, dim)) : along;
+    if (!times) return along;
+    const around = { time: times[t.cols.get(shared[0])!], radius: o.motionRadius };
+    return Math.max(along, timeMotion(query.vectors, shared, query.times, ref, times, dim, around));
   };
   const agreement = { kept: motion(w, wRef), dropped: motion(b, bRef) };
   return agreement.dropped < agreement.kept ? { by: 'motion', motion: agreement } : null;

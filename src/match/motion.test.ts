@@ -60,6 +60,9 @@ test('played at its own speed, a copy is found in the reference whatever keyfram
   assert.ok(cols.every((c) => c >= 0));
   assert.ok(Math.abs(found - motionAgreement(query, rows, ref, cols, dim)) < 1e-12, 'the true placement is the best one');
   assert.ok(found > 0.99);
+  // Within a window around the copy's start it is found; a window elsewhere does not reach it.
+  assert.equal(timeMotion(query, rows, queryTimes, ref, refTimes, dim, { time: 11, radius: 1 }), found);
+  assert.ok(timeMotion(query, rows, queryTimes, ref, refTimes, dim, { time: 2, radius: 3 }) < found - 0.3);
   // A copy longer than what is left of the reference after any start is never placed.
   assert.equal(timeMotion(query, rows, queryTimes.map((t) => 4 * t), ref, refTimes, dim), 0);
 });

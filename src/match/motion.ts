@@ -73,22 +73,41 @@ function nearest(times: readonly number[], t: number): number {
   return lo > 0 && t - times[lo - 1] <= times[lo] - t ? lo - 1 : lo;
 }
 
+/** Where `timeMotion` places the first row: reference times within `radius` seconds of `time`. */
+export interface PlacementWindow {
+  time: number;
+  radius: number;
+}
+
 /**
- * The best motion agreement of the query keyframes `rows` played at their own speed anywhere in the
- * reference: for every reference keyframe as the place of the first row, each row is paired with the
- * reference keyframe nearest to its time moved by the same offset (placements that run past either end of
- * the reference are not tried). Keyframes are sampled where the picture changes, so keyframe indices are
- * not time: on a static shot a band of keyframes is steeper or flatter than the copy, and a detector box
- * drawn over frames that all look alike may sit anywhere. Speed-changed copies are left to `bandMotion`.
+ * The best motion agreement of the query keyframes `rows` played at their own speed in the reference: for
+ * every reference keyframe (within `around`, when given) as the place of the first row, each row is paired
+ * with the reference keyframe nearest to its time moved by the same offset (placements that run past the
+ * end of the reference are not tried). Keyframes are sampled where the picture changes, so keyframe indices
+ * are not time: on a static shot a band of keyframes is steeper or flatter than the copy, and a detector box
+ * drawn over frames that all look alike may sit seconds away from it. Speed-changed copies are left to
+ * `bandMotion`. Each placement costs rows × dim: the window bounds the work on long references.
  */
-export function timeMotion(query: Float32Array, rows: readonly number[], queryTimes: readonly number[], ref: Float32Array, refTimes: readonly number[], dim: number): number {
+export function timeMotion(
+  query: Float32Array,
+  rows: readonly number[],
+  queryTimes: readonly number[],
+  ref: Float32Array,
+  refTimes: readonly number[],
+  dim: number,
+  around?: PlacementWindow,
+): number {
   if (rows.length < 2 || refTimes.length === 0) return 0;
   const first = queryTimes[rows[0]];
   const span = queryTimes[rows[rows.length - 1]] - first;
   const end = refTimes[refTimes.length - 1];
+  const lo = around ? around.time - around.radius : -Infinity;
+  const hi = around ? around.time + around.radius : Infinity;
   let best = -Infinity;
-  for (const start of refTimes) {
-    if (start + span > end) break;
+  for (let p = around ? nearest(refTimes, lo) : 0; p < refTimes.length; p++) {
+    const start = refTimes[p];
+    if (start < lo) continue;
+    if (start + span > end || start > hi) break;
     const cols = rows.map((i) => nearest(refTimes, queryTimes[i] - first + start));
     best = Math.max(best, motionAgreement(query, rows, ref, cols, dim));
   }
