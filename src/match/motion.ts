@@ -15,33 +15,49 @@ import { dotAt } from './similarity.js';
  * 0 when either side does not change at all (or with fewer than two pairs).
  */
 export function motionAgreement(query: Float32Array, rows: readonly number[], ref: Float32Array, cols: readonly number[], dim: number): number {
+  return rows.length < 2 || cols.length !== rows.length ? 0 : agreementWith(centredRows(query, rows, dim), ref, cols);
+}
+
+/** The query side of the agreement, the same for every placement of its rows: deviations from their mean and their sum of squares. */
+interface CentredRows {
+  n: number;
+  dim: number;
+  /** Row a's deviations at a·dim. */
+  deviations: Float64Array;
+  squares: number;
+}
+
+function centredRows(query: Float32Array, rows: readonly number[], dim: number): CentredRows {
   const n = rows.length;
-  if (n < 2 || cols.length !== n) return 0;
-  const qMean = new Float64Array(dim);
-  const rMean = new Float64Array(dim);
+  const mean = new Float64Array(dim);
+  for (let a = 0; a < n; a++) for (let k = 0, qa = rows[a] * dim; k < dim; k++) mean[k] += query[qa + k] / n;
+  const deviations = new Float64Array(n * dim);
+  let squares = 0;
   for (let a = 0; a < n; a++) {
-    const qa = rows[a] * dim;
-    const ra = cols[a] * dim;
-    for (let k = 0; k < dim; k++) {
-      qMean[k] += query[qa + k] / n;
-      rMean[k] += ref[ra + k] / n;
+    for (let k = 0, qa = rows[a] * dim; k < dim; k++) {
+      const dq = query[qa + k] - mean[k];
+      deviations[a * dim + k] = dq;
+      squares += dq * dq;
     }
   }
+  return { n, dim, deviations, squares };
+}
+
+/** The agreement of centred query rows with the reference keyframes `cols` (one per row). */
+function agreementWith(q: CentredRows, ref: Float32Array, cols: readonly number[]): number {
+  const { n, dim, deviations } = q;
+  const mean = new Float64Array(dim);
+  for (let a = 0; a < n; a++) for (let k = 0, ra = cols[a] * dim; k < dim; k++) mean[k] += ref[ra + k] / n;
   let cross = 0;
-  let qq = 0;
   let rr = 0;
   for (let a = 0; a < n; a++) {
-    const qa = rows[a] * dim;
-    const ra = cols[a] * dim;
-    for (let k = 0; k < dim; k++) {
-      const dq = query[qa + k] - qMean[k];
-      const dr = ref[ra + k] - rMean[k];
-      cross += dq * dr;
-      qq += dq * dq;
+    for (let k = 0, ra = cols[a] * dim; k < dim; k++) {
+      const dr = ref[ra + k] - mean[k];
+      cross += deviations[a * dim + k] * dr;
       rr += dr * dr;
     }
   }
-  const spread = Math.sqrt(qq * rr);
+  const spread = Math.sqrt(q.squares * rr);
   return spread > 1e-9 ? cross / spread : 0;
 }
 
@@ -51,12 +67,14 @@ export function motionAgreement(query: Float32Array, rows: readonly number[], re
  * aligner, and on a static shot the frame-by-frame similarities that placed it hardly vary.
  */
 export function bandMotion(query: Float32Array, rows: readonly number[], ref: Float32Array, cols: readonly number[], dim: number, shift: number): number {
+  if (rows.length < 2 || cols.length !== rows.length) return 0;
+  const q = centredRows(query, rows, dim);
   const refCount = Math.floor(ref.length / dim);
   const lo = Math.min(...cols);
   const hi = Math.max(...cols);
   let best = -Infinity;
   for (let d = Math.max(-shift, -lo); d <= Math.min(shift, refCount - 1 - hi); d++) {
-    best = Math.max(best, motionAgreement(query, rows, ref, d === 0 ? cols : cols.map((c) => c + d), dim));
+    best = Math.max(best, agreementWith(q, ref, d === 0 ? cols : cols.map((c) => c + d)));
   }
   return best === -Infinity ? 0 : best;
 }
@@ -103,13 +121,14 @@ export function timeMotion(
   const end = refTimes[refTimes.length - 1];
   const lo = around ? around.time - around.radius : -Infinity;
   const hi = around ? around.time + around.radius : Infinity;
+  const q = centredRows(query, rows, dim);
   let best = -Infinity;
   for (let p = around ? nearest(refTimes, lo) : 0; p < refTimes.length; p++) {
     const start = refTimes[p];
     if (start < lo) continue;
     if (start + span > end || start > hi) break;
     const cols = rows.map((i) => nearest(refTimes, queryTimes[i] - first + start));
-    best = Math.max(best, motionAgreement(query, rows, ref, cols, dim));
+    best = Math.max(best, agreementWith(q, ref, cols));
   }
   return best === -Infinity ? 0 : best;
 }
