@@ -135,11 +135,19 @@ export function resolveLookAlikes<R>(
   const order = traces.map((t, k) => ({ t, k })).sort((a, b) => b.t.wins - a.t.wins || strength(b.t) - strength(a.t) || a.k - b.k);
   const kept: Trace<R>[] = [];
   const dropped: LookAlikeDrop<R>[] = [];
+  // echoes(b, w) depends on the two claims only; the sweep below asks again about pairs already weighed.
+  const weighed = new Map<Trace<R>, Map<Trace<R>, Echo>>();
+  const echo = (b: Trace<R>, w: Trace<R>): Echo => {
+    let row = weighed.get(b);
+    if (!row) weighed.set(b, (row = new Map()));
+    if (!row.has(w)) row.set(w, echoes(b, w, matrices, dim, o));
+    return row.get(w)!;
+  };
   // The first kept claim (of another reference) that b echoes, and how; with motionOnly, only an echo decided by motion.
   const echoOf = (b: Trace<R>, motionOnly: boolean): LookAlikeDrop<R> | undefined => {
     for (const w of kept) {
       if (w === b || w.claim.reference === b.claim.reference) continue;
-      const e = echoes(b, w, matrices, dim, o);
+      const e = echo(b, w);
       if (e && (!motionOnly || e.by === 'motion')) return { dropped: b.claim, kept: w.claim, ...e };
     }
     return undefined;
