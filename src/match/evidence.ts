@@ -38,6 +38,11 @@ export interface Region {
   h: number;
 }
 
+/** Evidence numbers (similarities, scores, region fractions) are reported to 4 decimals. */
+export function roundEvidence(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
 export function boxEvidence(sim: Matrix, seg: FrameSegment, queryTimes: readonly number[], refTimes: readonly number[]): Evidence {
   const pairs: [number, number, number][] = [];
   for (let i = seg.queryStart; i <= seg.queryEnd; i++) {
@@ -50,10 +55,10 @@ export function boxEvidence(sim: Matrix, seg: FrameSegment, queryTimes: readonly
         bestJ = j;
       }
     }
-    pairs.push([queryTimes[i], refTimes[bestJ], Math.round(best * 1e4) / 1e4]);
+    pairs.push([queryTimes[i], refTimes[bestJ], roundEvidence(best)]);
   }
   const meanSimilarity = pairs.length ? pairs.reduce((s, p) => s + p[2], 0) / pairs.length : 0;
-  return { pairs, meanSimilarity: Math.round(meanSimilarity * 1e4) / 1e4 };
+  return { pairs, meanSimilarity: roundEvidence(meanSimilarity) };
 }
 
 /**
@@ -64,6 +69,6 @@ export function evidenceWithin(evidence: Evidence, span: { query: readonly [numb
   const inside = (t: number, [a, b]: readonly [number, number]) => t >= a && t < b;
   const pairs = evidence.pairs.filter(([qt, rt]) => inside(qt, span.query) && inside(rt, span.reference));
   if (pairs.length === evidence.pairs.length) return evidence;
-  const meanSimilarity = pairs.length ? Math.round((pairs.reduce((s, p) => s + p[2], 0) / pairs.length) * 1e4) / 1e4 : 0;
+  const meanSimilarity = pairs.length ? roundEvidence(pairs.reduce((s, p) => s + p[2], 0) / pairs.length) : 0;
   return { ...evidence, pairs, meanSimilarity };
 }

@@ -7,7 +7,7 @@ import { dropOrphanRepeats, resolveQueryOverlaps, type Claim, type OverlapOption
 import { resolveLookAlikes, type LookAlikeDrop, type LookAlikeOptions } from './lookalikes.js';
 import { carryToDuplicates, type DuplicateOptions } from './duplicates.js';
 import type { Aligner } from './aligner.js';
-import { boxEvidence, type Evidence, type Region } from './evidence.js';
+import { boxEvidence, roundEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
 import { temporalNetwork, type FrameSegment, type TemporalNetworkOptions } from './temporal-network.js';
 import { DEFAULT_CORROBORATION, passCorroborated, type CorroborationOptions } from './corroboration.js';
@@ -150,7 +150,7 @@ export function viewRegion(
   if (won.length === 0 || 2 * won.length < pairs.length) return undefined;
   const med = (f: (r: Region) => number) => {
     const s = won.map(f).sort((a, b) => a - b);
-    return Math.round(s[s.length >> 1] * 1e4) / 1e4;
+    return roundEvidence(s[s.length >> 1]);
   };
   return { x: med((r) => r.x), y: med((r) => r.y), w: med((r) => r.w), h: med((r) => r.h) };
 }
@@ -165,7 +165,6 @@ export function keyframeSpan(first: number, last: number, half: number, duration
 
 /** Evidence: the look-alike references whose claims on these query seconds were dropped for this claim. */
 function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], aligned: ReadonlyMap<string, { video: VideoRow }>): Pick<Evidence, 'preferredOver'> {
-  const round = (x: number) => Math.round(x * 1e4) / 1e4;
   // One entry per reference: the first of its drops in favour of this claim.
   const first = new Map<string, LookAlikeDrop<string>>();
   for (const d of drops) if (d.kept === claim && !first.has(d.dropped.reference)) first.set(d.dropped.reference, d);
@@ -175,7 +174,7 @@ function preferredOver(claim: Claim, drops: readonly LookAlikeDrop<string>[], al
       id,
       path: aligned.get(id)!.video.path,
       by: d.by,
-      ...(d.motion ? { motion: { kept: round(d.motion.kept), dropped: round(d.motion.dropped) } } : {}),
+      ...(d.motion ? { motion: { kept: roundEvidence(d.motion.kept), dropped: roundEvidence(d.motion.dropped) } } : {}),
     })),
   };
 }
@@ -218,7 +217,7 @@ function corroboratedBy(
 ): NonNullable<Evidence['corroboratedBy']> {
   return {
     aligner,
-    score: Math.round(w.score * 1e4) / 1e4,
+    score: roundEvidence(w.score),
     query: keyframeSpan(query.times[w.queryStart], query.times[w.queryEnd], half, query.duration),
     reference: keyframeSpan(refTimes[w.refStart], refTimes[w.refEnd], half, refDuration),
   };
