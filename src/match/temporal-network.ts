@@ -81,6 +81,9 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
 
 interface Scratch {
   capacity: number;
+  /** A row's best cells while it is scanned (at least topK slots). */
+  topJ: Int32Array;
+  topS: Float64Array;
   nodeI: Int32Array;
   nodeJ: Int32Array;
   prevOf: Int32Array;
@@ -92,6 +95,8 @@ interface Scratch {
 function newScratch(capacity: number): Scratch {
   return {
     capacity,
+    topJ: new Int32Array(0),
+    topS: new Float64Array(0),
     nodeI: new Int32Array(capacity),
     nodeJ: new Int32Array(capacity),
     prevOf: new Int32Array(capacity),
@@ -122,8 +127,11 @@ function search(
   let count = 0;
   // Per row, the k best cells ≥ minSimilarity, best first, the lower column first among equals (a stable
   // sort's order), kept by insertion into k slots.
-  const topJ = new Int32Array(k);
-  const topS = new Float64Array(k);
+  if (buffers.topJ.length < k) {
+    buffers.topJ = new Int32Array(k);
+    buffers.topS = new Float64Array(k);
+  }
+  const { topJ, topS } = buffers;
   for (let i = 0; i < rows; i++) {
     let n = 0;
     const base = (row0 + i) * sim.cols + col0;
@@ -151,17 +159,20 @@ function search(
     // Nodes are ordered by i; predecessors lie in the previous maxStep query frames.
     let bestNode = -1;
     let firstOfRow = 0;
+    // First node of the current node's row: the candidate predecessors are firstOfRow..rowStart-1.
+    let rowStart = 0;
     for (let n = 0; n < count; n++) {
       best[n] = 0;
       prevOf[n] = -1;
-      if (!alive[n]) continue;
       const i = nodeI[n];
+      if (i !== nodeI[rowStart]) rowStart = n;
+      if (!alive[n]) continue;
       const j = nodeJ[n];
       while (nodeI[firstOfRow] < i - maxStep) firstOfRow++;
       let bestPrev = 0;
       let prev = -1;
-      for (let p = firstOfRow; p < n; p++) {
-        if (!alive[p] || nodeI[p] >= i) continue;
+      for (let p = firstOfRow; p < rowStart; p++) {
+        if (!alive[p]) continue;
         const dj = j - nodeJ[p];
         if (dj <= 0 || dj > maxStep) continue;
         if (best[p] > bestPrev) {
