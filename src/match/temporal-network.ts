@@ -155,13 +155,19 @@ function search(
   }
   alive.fill(1, 0, count);
   const segments: FrameSegment[] = [];
+  // Nodes before `start` keep their path values from the previous pass: a node's value depends only on
+  // nodes of earlier rows, and a pass removes nodes from the rows of its path's box alone, so only the
+  // nodes from the first row of that box on are computed again (same values as a full pass).
+  let start = 0;
   while (segments.length < o.maxSegments) {
     // Nodes are ordered by i; predecessors lie in the previous maxStep query frames.
     let bestNode = -1;
+    for (let n = 0; n < start; n++) if (alive[n] && (bestNode < 0 || best[n] > best[bestNode])) bestNode = n;
     let firstOfRow = 0;
-    // First node of the current node's row: the candidate predecessors are firstOfRow..rowStart-1.
-    let rowStart = 0;
-    for (let n = 0; n < count; n++) {
+    // First node of the current node's row (`start` is the first node of its row): the candidate
+    // predecessors are firstOfRow..rowStart-1.
+    let rowStart = start;
+    for (let n = start; n < count; n++) {
       best[n] = 0;
       prevOf[n] = -1;
       const i = nodeI[n];
@@ -196,6 +202,8 @@ function search(
     const re = nodeJ[last];
     // Remove every node inside the box (and the path itself) before looking for the next path.
     for (let n = 0; n < count; n++) if (nodeI[n] >= qs && nodeI[n] <= qe && nodeJ[n] >= rs && nodeJ[n] <= re) alive[n] = 0;
+    start = 0;
+    while (start < count && nodeI[start] < qs) start++;
     for (const n of path) alive[n] = 0;
     // The best remaining path is too short: every other path is weaker still.
     if (path.length < o.minSupport) break;
