@@ -62,6 +62,8 @@ interface VidtraceRun {
 export interface TimingResult {
   rows: number;
   cols: number;
+  /** The timed matrix, rows × cols float32 (row-major). */
+  matrixFile: string;
   /** Similarity-matrix computation (common to every aligner), ms. */
   similarityMs: number;
   repeats: number;
@@ -169,7 +171,10 @@ async function timeAligners(
   const ts = performance.now();
   for (let k = 0; k < 3; k++) sim = similarityMatrix(qb, rb, dim);
   const similarityMs = (performance.now() - ts) / 3;
-  const result: TimingResult = { rows: ROWS, cols: COLS, similarityMs, repeats: REPEATS, warmup: WARMUP, aligners: [], dpOverSpd: null, dpOverSpdFastest: null };
+  // Kept beside the results, so that the timing can be rerun on this very matrix (bench/spd-speed.ts --matrix).
+  const matrixFile = path.join(args.out!, 'timing-matrix.f32');
+  writeFileSync(matrixFile, new Uint8Array(sim.data.buffer, sim.data.byteOffset, sim.data.byteLength));
+  const result: TimingResult = { rows: ROWS, cols: COLS, matrixFile, similarityMs, repeats: REPEATS, warmup: WARMUP, aligners: [], dpOverSpd: null, dpOverSpdFastest: null };
   // The whole copy decision on the pair, as matchQuery makes it: the aligner, its threshold, and the witness
   // aligner on the detector's segments just below it when corroboration is on (src/match/corroboration.ts).
   const corroboration = corroborationFor({ ...DEFAULT_MATCH, ...definedOnly(options) });
