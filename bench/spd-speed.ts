@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/spd-speed.ts [--manifest M] [--repeats N] [--wait S] [--spd-threads T]`
+ * `node --import tsx bench/spd-speed.ts [--manifest M] [--repeats N] [--wait S] [--spd-threads T] [--matrix F]`
  *
  * Speed of the SPD detector against the classical aligners, and equality of its fast inference path
  * with the plain one (src/detect/spd-reference.ts), on real embeddings of the copy benchmark
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     wait: { type: 'string', default: '3600' },
     /** onnxruntime intra-op threads of the SPD detector (default: the configured VIDTRACE_THREADS capped by meta inference.threads, as the library). */
     'spd-threads': { type: 'string' },
+    /** Time on this matrix instead (the timing-matrix.f32 a bench:copy run keeps: 120×600 float32, row-major). */
+    matrix: { type: 'string' },
   },
 });
 
@@ -88,7 +90,13 @@ for (const r of manifest.references) {
 }
 const refVectors = [...library, ...manifest.queries.filter((q) => q.negative).flatMap((q) => vectors.get(q.id)!)];
 const queryVectors = manifest.queries.filter((q) => !q.negative).flatMap((q) => vectors.get(q.id)!);
-const timingMatrix = similarityMatrix(concat(queryVectors, ROWS), concat(refVectors, COLS), dim);
+const timingMatrix = args.matrix ? readMatrix(args.matrix, ROWS, COLS) : similarityMatrix(concat(queryVectors, ROWS), concat(refVectors, COLS), dim);
+
+function readMatrix(file: string, rows: number, cols: number): Matrix {
+  const bytes = readFileSync(file);
+  if (bytes.byteLength !== rows * cols * 4) throw new Error(`${file}: ${bytes.byteLength} bytes, not a ${rows}x${cols} float32 matrix`);
+  return { rows, cols, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
+}
 
 const spdThreads = args['spd-threads'] ? Number(args['spd-threads']) : config.threads;
 const cap = args['spd-threads'] ? { threads: spdThreads } : {};
