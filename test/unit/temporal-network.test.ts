@@ -162,3 +162,76 @@ test('reused scratch buffers: a call from inside stopAt gets its own, and result
   assert.deepEqual(inner, [1, 1]);
   assert.deepEqual(temporalNetwork(m, { minSimilarity: 0.5, maxSegments: 5 }), expected);
 });
+
+/**
+ * The extraction as first written: every pass computes every node's path value again, scanning all earlier
+ * nodes. temporalNetwork recomputes only from the first row of the box it removed and scans predecessors
+ * up to the node's own row; both must give the same paths in the same order.
+ */
+function plainExtraction(m: Matrix, minSimilarity: number, topK: number, maxStep: number, maxSegments: number) {
+  const nodes: { i: number; j: number; s: number }[] = [];
+  for (let i = 0; i < m.rows; i++) {
+    const row: { i: number; j: number; s: number }[] = [];
+    for (let j = 0; j < m.cols; j++) if (m.data[i * m.cols + j] >= minSimilarity) row.push({ i, j, s: m.data[i * m.cols + j] });
+    row.sort((a, b) => b.s - a.s);
+    nodes.push(...row.slice(0, topK));
+  }
+  const alive = nodes.map(() => true);
+  const segments = [];
+  while (segments.length < maxSegments) {
+    const best = nodes.map(() => 0);
+    const prevOf = nodes.map(() => -1);
+    let bestNode = -1;
+    for (let n = 0; n < nodes.length; n++) {
+      if (!alive[n]) continue;
+      let bestPrev = 0;
+      for (let p = 0; p < n; p++) {
+        const di = nodes[n].i - nodes[p].i;
+        const dj = nodes[n].j - nodes[p].j;
+        if (!alive[p] || di <= 0 || di > maxStep || dj <= 0 || dj > maxStep) continue;
+        if (best[p] > bestPrev) {
+          bestPrev = best[p];
+          prevOf[n] = p;
+        }
+      }
+      best[n] = nodes[n].s + bestPrev;
+      if (bestNode < 0 || best[n] > best[bestNode]) bestNode = n;
+    }
+    if (bestNode < 0) break;
+    const path: number[] = [];
+    for (let n = bestNode; n >= 0; n = prevOf[n]) path.unshift(n);
+    const [first, last] = [nodes[path[0]], nodes[path[path.length - 1]]];
+    nodes.forEach((x, n) => {
+      if (x.i >= first.i && x.i <= last.i && x.j >= first.j && x.j <= last.j) alive[n] = false;
+    });
+    for (const n of path) alive[n] = false;
+    if (path.length < 2) break;
+    const score = path.reduce((t, n) => t + nodes[n].s, 0) / path.length;
+    segments.push({ queryStart: first.i, queryEnd: last.i, refStart: first.j, refEnd: last.j, score, support: path.length });
+  }
+  return segments.sort((a, b) => b.score * b.support - a.score * a.support);
+}
+
+test('path extraction gives what recomputing every node on every pass gives (random matrices, ties included)', () => {
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  let paths = 0;
+  for (let trial = 0; trial < 60; trial++) {
+    const rows = 3 + Math.floor(rand() * 50);
+    const cols = 3 + Math.floor(rand() * 80);
+    const m = matrix(rows, cols);
+    for (let k = 0; k < m.data.length; k++) m.data[k] = Math.round(rand() * 10) / 10;
+    // A few bright diagonal bands, so that later passes find paths in rows above and below earlier ones.
+    for (let b = 0; b < 3; b++) {
+      const i0 = Math.floor(rand() * rows);
+      const j0 = Math.floor(rand() * cols);
+      for (let t = 0; i0 + t < rows && j0 + t < cols && t < 15; t++) set(m, i0 + t, j0 + t, 1);
+    }
+    for (const [topK, maxStep, maxSegments] of [[5, 4, 5], [2, 2, 8], [1, 3, 3]]) {
+      const expected = plainExtraction(m, 0.5, topK, maxStep, maxSegments);
+      paths += expected.length;
+      assert.deepEqual(temporalNetwork(m, { minSimilarity: 0.5, topK, maxStep, maxSegments }), expected, `trial ${trial} topK ${topK} maxStep ${maxStep}`);
+    }
+  }
+  assert.ok(paths > 300, `${paths} paths compared`);
+});
