@@ -198,10 +198,13 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   let aligned = 0;
   let querySim = 0;
   let lockedHits = 0;
-  const { index } = bestMatches(wRef, shared.map((i) => w.cols.get(i)!), bRef, dim);
+  // The reference keyframes each claim pairs with the shared query keyframes (its band over them).
+  const wBand = shared.map((i) => w.cols.get(i)!);
+  const bBand = shared.map((i) => b.cols.get(i)!);
+  const { index } = bestMatches(wRef, wBand, bRef, dim);
   shared.forEach((i, k) => {
-    const jw = w.cols.get(i)!;
-    const jb = b.cols.get(i)!;
+    const jw = wBand[k];
+    const jb = bBand[k];
     aligned += dotAt(wRef, jw * dim, bRef, jb * dim, dim);
     if (Math.abs(index[k] - jb) <= o.lockTolerance) lockedHits++;
     querySim += b.sims.get(i)!;
@@ -211,18 +214,17 @@ function echoes<R>(b: Trace<R>, w: Trace<R>, matrices: (reference: R) => Claimed
   // A duplicate's frames find their own counterparts; a look-alike's frames match anywhere (or elsewhere).
   const locked = lockedHits >= o.lockedShare * n;
   if (!resembles || locked) return null;
-  const band = (t: Trace<R>) => shared.map((i) => t.cols.get(i)!);
-  if (!byMotion || repeatsItself(bRef, band(b), dim, o.sameFrame) || repeatsItself(wRef, band(w), dim, o.sameFrame)) {
+  if (!byMotion || repeatsItself(bRef, bBand, dim, o.sameFrame) || repeatsItself(wRef, wBand, dim, o.sameFrame)) {
     return bWins < o.maxWinShare * shared.length ? { by: 'frames' } : null;
   }
   // Along the band (speed changes included), or played at the query's own speed anywhere in the reference.
-  const motion = (t: Trace<R>, ref: Float32Array) => {
+  const motion = (t: Trace<R>, ref: Float32Array, band: number[]) => {
     const times = matrices(t.claim.reference).times;
-    const along = bandMotion(query.vectors, shared, ref, band(t), dim, o.motionShift);
+    const along = bandMotion(query.vectors, shared, ref, band, dim, o.motionShift);
     if (!times) return along;
-    const around = { time: times[t.cols.get(shared[0])!], radius: o.motionRadius };
+    const around = { time: times[band[0]], radius: o.motionRadius };
     return Math.max(along, timeMotion(query.vectors, shared, query.times, ref, times, dim, around));
   };
-  const agreement = { kept: motion(w, wRef), dropped: motion(b, bRef) };
+  const agreement = { kept: motion(w, wRef, wBand), dropped: motion(b, bRef, bBand) };
   return agreement.dropped < agreement.kept ? { by: 'motion', motion: agreement } : null;
 }
