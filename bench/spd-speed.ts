@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/spd-speed.ts [--manifest M] [--repeats N] [--wait S] [--spd-threads T] [--matrix F]`
+ * `node --import tsx bench/spd-speed.ts [--manifest M] [--repeats N] [--wait S] [--spd-threads T] [--matrix F] [--against MODELS_DIR]`
  *
  * Speed of the SPD detector against the classical aligners, and equality of its fast inference path
  * with the plain one (src/detect/spd-reference.ts), on real embeddings of the copy benchmark
@@ -16,6 +16,8 @@
  * 2. Equality: fast vs plain boxes on that matrix, on every (query, reference clip) pair of the
  *    benchmark (75 × references) and on each query against the whole library as one long
  *    reference, both whole and through the fallback windows of huge matrices (forced).
+ * 3. With `--against DIR`: DIR/spd-detector (e.g. the graph before an edit) is timed beside the configured detector
+ *    and compared with it on the same matrices (same segments, calibrated scores within 1e-4); exit 1 on a difference.
  * Keyframe vectors are computed with the library's default encoder and cached (bench/spd-vectors.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import type { Manifest } from '../datasets/manifest.js';
 import { PROJECT_ROOT, loadConfig } from '../src/config.js';
 import { toFrameSegment, type CellBox } from '../src/detect/boxes.js';
 import { formatTiming, timeAligners } from '../scripts/detector/timing.js';
-import { createSpdDetector } from '../src/detect/spd-detector.js';
+import { createSpdDetector, type SpdDetector } from '../src/detect/spd-detector.js';
 import { resolveModel } from '../src/embed/registry.js';
 import { contentHash } from '../src/library/extract.js';
 import { dpAligner, temporalNetworkAligner } from '../src/match/matcher.js';
@@ -42,6 +44,11 @@ const { values: args } = parseArgs({
     'spd-threads': { type: 'string' },
     /** Time on this matrix instead (the timing-matrix.f32 a bench:copy run keeps: 120×600 float32, row-major). */
     matrix: { type: 'string' },
+    /**
+     * A models directory with another spd-detector (e.g. the graph before an edit): timed beside the configured one
+     * (row `spd (against)`), and its boxes compared with the configured detector's on every matrix of the equality check.
+     */
+    against: { type: 'string' },
   },
 });
 
@@ -103,6 +110,7 @@ const cap = args['spd-threads'] ? { threads: spdThreads } : {};
 const spdPlain = await createSpdDetector(config.modelsDir, spdThreads, cap, { reference: true });
 const spdFast = await createSpdDetector(config.modelsDir, spdThreads, cap);
 const spdTiles = await createSpdDetector(config.modelsDir, spdThreads, { ...cap, maxCells: 0, tile: 64, tileStride: 32, batch: 64 });
+const against = args.against ? await createSpdDetector(args.against, spdThreads, cap) : undefined;
 const tnConf = model.match?.tn ?? {};
 const dpConf = model.match?.dp ?? {};
 const tn = temporalNetworkAligner({ minSimilarity: tnConf.minSimilarity ?? model.match?.voteFloor }, tnConf.threshold);
@@ -111,39 +119,50 @@ const repeats = Number(args.repeats);
 const timing = await timeAligners(timingMatrix, config.modelsDir, spdFast, spdFast.threads, [dp, tn], repeats, [
   { name: 'spd (plain path)', aligner: spdPlain },
   { name: 'spd (64x64 tiles)', aligner: spdTiles },
+  ...(against ? [{ name: 'spd (against)', aligner: against }] : []),
 ]);
 console.log(`timing matrix (real embeddings, ${model.fingerprint}; reference from ${refVectors.length} keyframes, query from ${queryVectors.length}), spd ${spdFast.meta.training && (spdFast.meta.training as { width?: number }).width ? `width ${(spdFast.meta.training as { width: number }).width}, ` : ''}stride ${spdFast.meta.stride}`);
 console.log(formatTiming(timing));
 const ms = (name: string) => timing.table.find((x) => x.name === name)!.ms;
 console.log(`whole matrix vs 64x64 tiles (same network): ${(ms('spd (64x64 tiles)') / ms('spd')).toFixed(1)}x faster; onnxruntime alone ${ms('spd: onnxruntime').toFixed(3)} ms, the rest ${(ms('spd') - ms('spd: onnxruntime')).toFixed(3)} ms`);
 
-// 2. Equality of the fast and the plain path.
+// 2. Equality of the fast and the plain path (and, with --against, of this detector and another one).
 interface Diff {
   where: string;
   detail: string;
 }
-const diffs: Diff[] = [];
-let maxDelta = 0;
-let boxes = 0;
+interface Tally {
+  diffs: Diff[];
+  maxDelta: number;
+  boxes: number;
+}
+const tally = (): Tally => ({ diffs: [], maxDelta: 0, boxes: 0 });
+const paths = tally();
+const versus = tally();
 let matrices = 0;
-async function compare(where: string, m: Matrix, plain = spdPlain, fast = spdFast): Promise<void> {
-  matrices++;
-  const a: CellBox[] = await plain.detect(m);
-  const b: CellBox[] = await fast.detect(m);
-  boxes += a.length;
-  if (a.length !== b.length) {
-    diffs.push({ where, detail: `${a.length} vs ${b.length} boxes` });
+/** Boxes of `a` and `b` on one matrix: the same segments (keyframes) and calibrated scores within 1e-4? */
+async function sameBoxes(t: Tally, where: string, m: Matrix, a: SpdDetector, b: SpdDetector): Promise<void> {
+  const x: CellBox[] = await a.detect(m);
+  const y: CellBox[] = await b.detect(m);
+  t.boxes += x.length;
+  if (x.length !== y.length) {
+    t.diffs.push({ where, detail: `${x.length} vs ${y.length} boxes` });
     return;
   }
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0; i < x.length; i++) {
     const fields = ['q0', 'q1', 'r0', 'r1', 'score', 'raw', 'diag'] as const;
-    const delta = Math.max(...fields.map((f) => Math.abs((a[i][f] ?? 0) - (b[i][f] ?? 0))));
-    maxDelta = Math.max(maxDelta, delta);
-    const sa = toFrameSegment(a[i], m.rows, m.cols);
-    const sb = toFrameSegment(b[i], m.rows, m.cols);
+    const delta = Math.max(...fields.map((f) => Math.abs((x[i][f] ?? 0) - (y[i][f] ?? 0))));
+    t.maxDelta = Math.max(t.maxDelta, delta);
+    const sa = toFrameSegment(x[i], m.rows, m.cols);
+    const sb = toFrameSegment(y[i], m.rows, m.cols);
     const sameSegment = sa.queryStart === sb.queryStart && sa.queryEnd === sb.queryEnd && sa.refStart === sb.refStart && sa.refEnd === sb.refEnd;
-    if (!sameSegment || Math.abs(sa.score - sb.score) > 1e-4) diffs.push({ where, detail: `box ${i}: ${JSON.stringify(sa)} vs ${JSON.stringify(sb)}` });
+    if (!sameSegment || Math.abs(sa.score - sb.score) > 1e-4) t.diffs.push({ where, detail: `box ${i}: ${JSON.stringify(sa)} vs ${JSON.stringify(sb)}` });
   }
+}
+async function compare(where: string, m: Matrix, plain = spdPlain, fast = spdFast, other = against): Promise<void> {
+  matrices++;
+  await sameBoxes(paths, where, m, plain, fast);
+  if (other) await sameBoxes(versus, where, m, fast, other);
 }
 await compare('timing matrix', timingMatrix);
 const pairSets = { pairs: 0, long: 0 };
@@ -159,18 +178,26 @@ const libraryBlock = concat(library);
 const windowed = { ...cap, maxCells: 0, tile: 128, tileStride: 96 };
 const plainWin = await createSpdDetector(config.modelsDir, spdThreads, windowed, { reference: true });
 const fastWin = await createSpdDetector(config.modelsDir, spdThreads, windowed);
+const againstWin = args.against ? await createSpdDetector(args.against, spdThreads, windowed) : undefined;
 for (const q of manifest.queries) {
   const m = similarityMatrix(concat(vectors.get(q.id)!), libraryBlock, dim);
   await compare(`${q.id} x whole library`, m);
-  await compare(`${q.id} x whole library (128x128 windows)`, m, plainWin, fastWin);
+  await compare(`${q.id} x whole library (128x128 windows)`, m, plainWin, fastWin, againstWin);
   pairSets.long++;
 }
 await plainWin.close();
 await fastWin.close();
-console.log(`\nequality plain vs fast path: ${matrices} matrices (the timing matrix, ${pairSets.pairs} query x reference pairs = ${manifest.queries.length} queries x ${manifest.references.length} references, ${pairSets.long} query x whole-library matrices whole and in windows), ${boxes} boxes`);
-console.log(`  differing: ${diffs.length}; largest |difference| of any box coordinate / score / raw / diag: ${maxDelta}`);
-for (const d of diffs.slice(0, 20)) console.log(`  ${d.where}: ${d.detail}`);
+await againstWin?.close();
+const sets = `${matrices} matrices (the timing matrix, ${pairSets.pairs} query x reference pairs = ${manifest.queries.length} queries x ${manifest.references.length} references, ${pairSets.long} query x whole-library matrices whole and in windows)`;
+function printTally(title: string, t: Tally): void {
+  console.log(`\n${title}: ${sets}, ${t.boxes} boxes`);
+  console.log(`  differing: ${t.diffs.length}; largest |difference| of any box coordinate / score / raw / diag: ${t.maxDelta}`);
+  for (const d of t.diffs.slice(0, 20)) console.log(`  ${d.where}: ${d.detail}`);
+}
+printTally('equality plain vs fast path', paths);
+if (against) printTally(`${config.modelsDir}/spd-detector vs ${args.against}/spd-detector (fast paths)`, versus);
 await spdPlain.close();
 await spdFast.close();
 await spdTiles.close();
-if (diffs.length) process.exitCode = 1;
+await against?.close();
+if (paths.diffs.length || versus.diffs.length) process.exitCode = 1;

@@ -2,7 +2,7 @@
 # SPD copy detector, one command: training matrices with the CONFIGURED encoder (VIDTRACE_MODEL or
 # the default of src/config.ts) -> training of the fully convolutional detector on variable-size
 # windows (PyTorch, CPU) -> ONNX export (any input height/width; the channel subgraph made lean by
-# lean_channels.py) -> parity check (Node channels +
+# lean_channels.py, the network part laid out for onnxruntime's fusions by fused_network.py) -> parity check (Node channels +
 # onnxruntime on the whole-matrix input vs PyTorch) -> calibration, threshold, fallback windows and
 # speed on held-out training-seed queries -> models/spd-detector/{model.onnx,meta.json,card.md}.
 #
@@ -51,6 +51,8 @@ rm -rf "$RUN" && mkdir -p "$RUN"
 if node -e 'process.exit(require(process.argv[1]).training.pool > 1 ? 0 : 1)' "$PWD/$RUN/spd-detector/meta.json"; then
   "$PYTHON" scripts/detector/lean_channels.py "$RUN/spd-detector" | tee -a "$RUN/train.log"
 fi
+# The network part laid out so that onnxruntime fuses every residual sum and both heads (same weights).
+"$PYTHON" scripts/detector/fused_network.py "$RUN/spd-detector" | tee -a "$RUN/train.log"
 
 echo "== 3/4 verify (JS channels vs numpy; onnxruntime-node on the similarities, channels in the graph, vs PyTorch)"
 node --import tsx scripts/detector/verify.ts --models "$RUN" --data "$RUN"
