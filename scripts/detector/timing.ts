@@ -13,7 +13,7 @@ import { copyWindow } from '../../src/detect/channels.js';
 import { inputPad, spdModelPath } from '../../src/detect/meta.js';
 import type { SpdDetector } from '../../src/detect/spd-detector.js';
 import { planWindows } from '../../src/detect/tiling.js';
-import { createOnnxSession, floatTensor } from '../../src/embed/onnx.js';
+import { createOnnxRunner, floatTensor } from '../../src/embed/onnx.js';
 
 export interface TimingRow {
   name: string;
@@ -77,7 +77,7 @@ export async function timeAligners(
   const input = new Float32Array(n * height * width);
   plan.origins.forEach((o, k) => copyWindow(sim, o.row, o.col, height, width, input, k * height * width, inputPad(meta)));
   const valid = Float32Array.from(plan.origins.flatMap((o) => [Math.min(height, sim.rows - o.row), Math.min(width, sim.cols - o.col)]));
-  const session = await createOnnxSession(spdModelPath(modelsDir), threads);
+  const session = await createOnnxRunner(spdModelPath(modelsDir), threads);
   const runs: { name: string; run: () => Promise<unknown>; aligner?: Aligner }[] = [
     { name: 'spd', run: () => spd.align(sim), aligner: spd },
     {

@@ -17,7 +17,7 @@
 import type { Aligner } from '../match/aligner.js';
 import type { Matrix } from '../match/similarity.js';
 import type { FrameSegment } from '../match/temporal-network.js';
-import { createOnnxSession, floatTensor } from '../embed/onnx.js';
+import { createOnnxRunner, floatTensor } from '../embed/onnx.js';
 import { decodeTopK, toFrameSegments, type CellBox, type DecodeGeometry } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { DEFAULT_INFERENCE, inputPad, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
@@ -51,7 +51,7 @@ export async function createSpdDetector(
   const { meta, modelPath } = loadSpdMeta(modelsDir);
   const options: SpdInferenceOptions = { ...DEFAULT_INFERENCE, ...meta.inference, ...overrides };
   const intraOp = Math.max(1, Math.min(threads, options.threads));
-  const session = await createOnnxSession(modelPath, intraOp);
+  const session = await createOnnxRunner(modelPath, intraOp);
   const { stride } = meta;
   const pad = inputPad(meta);
   // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).

@@ -7,7 +7,7 @@
  * `createSpdDetector(…, { reference: true })`.
  */
 import type { Matrix } from '../match/similarity.js';
-import { floatTensor, type OnnxSession } from '../embed/onnx.js';
+import { floatTensor, type OnnxRunner } from '../embed/onnx.js';
 import { calibrate, decodeTile, diagonalSimilarity, fuseBands, intersectionArea, nms, type CellBox } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { inputPad, type SpdInferenceOptions, type SpdMeta } from './meta.js';
@@ -21,7 +21,7 @@ function topK(boxes: CellBox[], k: number): CellBox[] {
   return boxes.sort((a, b) => b.score - a.score).slice(0, k);
 }
 
-export async function referenceDetect(session: OnnxSession, meta: SpdMeta, options: SpdInferenceOptions, matrix: Matrix): Promise<CellBox[]> {
+export async function referenceDetect(session: OnnxRunner, meta: SpdMeta, options: SpdInferenceOptions, matrix: Matrix): Promise<CellBox[]> {
   const { stride } = meta;
   if (matrix.rows === 0 || matrix.cols === 0) return [];
   const up = upsampleFactor(matrix.rows, matrix.cols, options.upsampleMaxCells);
