@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Matrix } from '../match/similarity.js';
+import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
 import { refineBox, refineBoxWithRepeats, refineSegment, refineWithRepeats } from './refine.js';
 
 /** 60×80 matrix at 0.1 with a diagonal band of 0.9 from (q0, r0) for n keyframes at the given slope. */
@@ -95,4 +96,75 @@ test('repeats: a second copy of the same footage next to the box becomes its own
   // In cell coordinates: the refined box first, then the repeat with the box's raw score.
   const cells = refineBoxWithRepeats(sim, { q0: 10, r0: 5, q1: 16, r1: 11, score: 0.8 }, { margin: 8, minSimilarity: 0.35, paths: 3 }, 0.05);
   assert.deepEqual(cells.map((b) => [b.q0, b.q1, b.r0, b.r1, b.score]), [[10, 16, 5, 11, 0.8], [20, 24, 5, 9, 0.8]]);
+});
+
+/**
+ * refineWithRepeats as it was written before its single pass over the widened box (refine.ts scanWidenedBox): the
+ * box's mean and band level each by their own scan, then the temporal network on the window, which scans it again.
+ */
+function plainRefine(sim: Matrix, s: ReturnType<typeof seg>, options: { margin: number; minSimilarity: number; paths: number; topK: number }, repeatMargin: number) {
+  const o = { maxStep: 4, minOverlap: 0.3, ...options };
+  const qLen = s.queryEnd - s.queryStart + 1;
+  const slope = Math.min(4, Math.max(1, (s.refEnd - s.refStart + 1) / qLen));
+  const r0 = Math.max(0, s.queryStart - o.margin);
+  const r1 = Math.min(sim.rows - 1, s.queryEnd + o.margin);
+  const c0 = Math.max(0, s.refStart - Math.ceil(o.margin * slope));
+  const c1 = Math.min(sim.cols - 1, s.refEnd + Math.ceil(o.margin * slope));
+  let t = 0;
+  for (let i = r0; i <= r1; i++) for (let j = c0; j <= c1; j++) t += sim.data[i * sim.cols + j];
+  const mean = t / ((r1 - r0 + 1) * (c1 - c0 + 1));
+  let band = 0;
+  for (let i = s.queryStart; i <= s.queryEnd; i++) {
+    let best = -Infinity;
+    for (let j = s.refStart; j <= s.refEnd; j++) best = Math.max(best, sim.data[i * sim.cols + j]);
+    band += best;
+  }
+  const floor = Math.max(o.minSimilarity, (band / qLen + mean) / 2);
+  let first: FrameSegment | undefined;
+  const paths = temporalNetwork(
+    sim,
+    { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: o.paths },
+    (p) => {
+      if (!first && Math.min(p.queryEnd + r0, s.queryEnd) - Math.max(p.queryStart + r0, s.queryStart) + 1 >= o.minOverlap * qLen) first = p;
+      return repeatMargin < 0 && first !== undefined;
+    },
+    { row0: r0, col0: c0, rows: r1 - r0 + 1, cols: c1 - c0 + 1 },
+  );
+  return { first: first && [first.queryStart + r0, first.queryEnd + r0, first.refStart + c0, first.refEnd + c0], paths: paths.map((p) => [p.queryStart + r0, p.queryEnd + r0, p.refStart + c0, p.refEnd + c0, p.score, p.support]) };
+}
+
+test('the single pass over the widened box finds what three scans found: same path, same repeats, on 300 random matrices with bands, ties and boxes at the borders', () => {
+  let state = 12345;
+  const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (let trial = 0; trial < 300; trial++) {
+    const rows = 5 + Math.floor(rand() * 40);
+    const cols = 5 + Math.floor(rand() * 90);
+    // Values on a coarse grid (ties between cells), a few bands.
+    const data = Float32Array.from({ length: rows * cols }, () => Math.round(rand() * 10) / 10);
+    for (let b = 0; b < 3; b++) {
+      const q = Math.floor(rand() * rows);
+      const r = Math.floor(rand() * cols);
+      for (let k = 0; q + k < rows && r + k < cols && k < 15; k++) data[(q + k) * cols + r + k] = 0.9 + Math.round(rand() * 2) / 20;
+    }
+    const sim = { rows, cols, data };
+    const q0 = Math.floor(rand() * rows);
+    const q1 = Math.min(rows - 1, q0 + Math.floor(rand() * 20));
+    const r0 = Math.floor(rand() * cols);
+    const r1 = Math.min(cols - 1, r0 + Math.floor(rand() * 40));
+    const s = seg(q0, q1, r0, r1);
+    const options = { margin: Math.floor(rand() * 9), minSimilarity: [0.35, 0.5, 0.7][trial % 3], paths: 1 + (trial % 3), topK: [1, 3, 5][Math.floor(trial / 3) % 3] };
+    const repeatMargin = trial % 2 ? 0.05 : -1;
+    const plain = plainRefine(sim, s, options, repeatMargin);
+    const { segment, repeats } = refineWithRepeats(sim, s, options, repeatMargin);
+    const where = `trial ${trial}: ${rows}x${cols}, box ${[q0, q1, r0, r1]}, ${JSON.stringify(options)}`;
+    assert.deepEqual([segment.queryStart, segment.queryEnd, segment.refStart, segment.refEnd], plain.first ?? [q0, q1, r0, r1], where);
+    if (repeatMargin >= 0 && plain.first) {
+      const firstPath = plain.paths.find((p) => p[0] === plain.first![0] && p[1] === plain.first![1] && p[2] === plain.first![2] && p[3] === plain.first![3])!;
+      const expected = plain.paths
+        .filter((p) => p !== firstPath && (p[5] as number) >= 3 && (p[4] as number) >= (firstPath[4] as number) - repeatMargin)
+        .filter((p) => p[1] < plain.first![0] || p[0] > plain.first![1])
+        .map((p) => p.slice(0, 4));
+      assert.deepEqual(repeats.map((r) => [r.queryStart, r.queryEnd, r.refStart, r.refEnd]), expected, where);
+    }
+  }
 });

@@ -1,5 +1,5 @@
 import type { Matrix } from '../match/similarity.js';
-import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
+import { temporalNetworkOnBestCells, type BestCells, type FrameSegment } from '../match/temporal-network.js';
 import { toFrameSegment, type CellBox } from './boxes.js';
 
 /**
@@ -35,24 +35,78 @@ export interface RefineOptions {
 
 export const DEFAULT_REFINE: RefineOptions = { margin: 3, minSimilarity: 0.35, topK: 5, maxStep: 4, minOverlap: 0.3, paths: 3 };
 
-/** Mean similarity of the rows r0..r1 × columns c0..c1 (inclusive), summed in row-major order. */
-function regionMean(sim: Matrix, r0: number, r1: number, c0: number, c1: number): number {
+/**
+ * One pass over the widened box r0..r1 × c0..c1 (inclusive) for the three things refinement reads from it: the
+ * sum of its cells (row-major order), the segment's band level (mean over its rows of the best similarity within
+ * its columns; the segment lies inside the box) and each row's k best cells at or above `lower` (best first, the
+ * lower column first among equals, in box columns: temporalNetworkOnBestCells). Returns the region's mean and the
+ * band level; fills `cells`.
+ */
+function scanWidenedBox(sim: Matrix, seg: FrameSegment, r0: number, r1: number, c0: number, c1: number, lower: number, cells: BestCells): { mean: number; band: number } {
   const { cols, data } = sim;
-  let t = 0;
-  for (let i = r0; i <= r1; i++) for (let k = i * cols + c0, end = i * cols + c1; k <= end; k++) t += data[k];
+  const { k, count, col, sim: best } = cells;
+  let total = 0;
+  let band = 0;
+  for (let i = r0; i <= r1; i++) {
+    const row = i * cols;
+    const at = (i - r0) * k;
+    let n = 0;
+    // The row's columns in three runs: before the band's columns, the band's (on its rows only), after them.
+    const inBand = i >= seg.queryStart && i <= seg.queryEnd;
+    const b0 = inBand ? seg.refStart : c1 + 1;
+    const b1 = inBand ? seg.refEnd : c1;
+    for (let j = c0; j < b0; j++) {
+      const v = data[row + j];
+      total += v;
+      if (v >= lower) n = keepBest(best, col, at, k, n, v, j - c0);
+    }
+    let level = -Infinity;
+    for (let j = b0; j <= b1; j++) {
+      const v = data[row + j];
+      total += v;
+      level = Math.max(level, v);
+      if (v >= lower) n = keepBest(best, col, at, k, n, v, j - c0);
+    }
+    for (let j = b1 + 1; j <= c1; j++) {
+      const v = data[row + j];
+      total += v;
+      if (v >= lower) n = keepBest(best, col, at, k, n, v, j - c0);
+    }
+    count[i - r0] = n;
+    if (inBand) band += level;
+  }
   const n = (r1 - r0 + 1) * (c1 - c0 + 1);
-  return n > 0 ? t / n : 0;
+  return { mean: n > 0 ? total / n : 0, band: band / (seg.queryEnd - seg.queryStart + 1) };
 }
 
-/** Mean over the segment's query rows of the best similarity within its reference columns. */
-function bandLevel(sim: Matrix, seg: FrameSegment): number {
-  let t = 0;
-  for (let i = seg.queryStart; i <= seg.queryEnd; i++) {
-    let best = -Infinity;
-    for (let j = seg.refStart; j <= seg.refEnd; j++) best = Math.max(best, sim.data[i * sim.cols + j]);
-    t += best;
+/** Inserts cell (v, c) among a row's n ≤ k best (best first; an equal value stays behind the earlier cells); returns the new n. */
+function keepBest(best: Float64Array, col: Int32Array, at: number, k: number, n: number, v: number, c: number): number {
+  if (n === k && !(v > best[at + k - 1])) return n;
+  let p = n < k ? n++ : k - 1;
+  while (p > 0 && v > best[at + p - 1]) {
+    best[at + p] = best[at + p - 1];
+    col[at + p] = col[at + p - 1];
+    p--;
   }
-  return t / (seg.queryEnd - seg.queryStart + 1);
+  best[at + p] = v;
+  col[at + p] = c;
+  return n;
+}
+
+/** Best-cell buffers reused between refinements (a nested refinement allocates its own). */
+let cellScratch: BestCells = { rows: 0, k: 0, count: new Int32Array(0), col: new Int32Array(0), sim: new Float64Array(0) };
+let cellScratchBusy = false;
+
+function bestCells(rows: number, k: number, reuse: boolean): BestCells {
+  if (!reuse) return { rows, k, count: new Int32Array(rows), col: new Int32Array(rows * k), sim: new Float64Array(rows * k) };
+  if (cellScratch.count.length < rows || cellScratch.col.length < rows * k) {
+    const r = Math.max(rows, 2 * cellScratch.count.length);
+    const c = Math.max(rows * k, 2 * cellScratch.col.length);
+    cellScratch = { rows, k, count: new Int32Array(r), col: new Int32Array(c), sim: new Float64Array(c) };
+  }
+  cellScratch.rows = rows;
+  cellScratch.k = k;
+  return cellScratch;
 }
 
 /** The segment with its ends moved to the band's path inside its widened box (same score). */
@@ -83,19 +137,32 @@ export function refineWithRepeats(
   const r1 = Math.min(sim.rows - 1, seg.queryEnd + mq);
   const c0 = Math.max(0, seg.refStart - mr);
   const c1 = Math.min(sim.cols - 1, seg.refEnd + mr);
-  const floor = Math.max(o.minSimilarity, (bandLevel(sim, seg) + regionMean(sim, r0, r1, c0, c1)) / 2);
-  const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
-  // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
-  const window = { row0: r0, col0: c0, rows: r1 - r0 + 1, cols: c1 - c0 + 1 };
-  const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
+  if (seg.queryStart < r0 || seg.queryEnd > r1 || seg.refStart < c0 || seg.refEnd > c1) throw new RangeError(`refine: segment ${JSON.stringify(seg)} outside the ${sim.rows}x${sim.cols} matrix`);
+  // The temporal network's path search on the widened box (temporalNetwork with that window), its rows' best cells
+  // found by the same pass that takes the box's mean and band level: cells at or above o.minSimilarity, of which
+  // the search keeps those at or above the floor.
+  const k = Math.max(0, Math.floor(o.topK));
+  const reuse = !cellScratchBusy;
+  const cells = bestCells(r1 - r0 + 1, k, reuse);
+  cellScratchBusy = true;
+  let paths: FrameSegment[];
   // Without repeats the extraction stops at the first path that covers the box; with them it goes on,
   // and the box still takes the first covering path in extraction order.
   let first: FrameSegment | undefined;
-  const watch = (p: FrameSegment) => {
-    if (!first && covers(p)) first = p;
-    return repeatMargin < 0 && first !== undefined;
-  };
-  const paths = temporalNetwork(sim, tn, watch, window);
+  try {
+    const { mean, band } = scanWidenedBox(sim, seg, r0, r1, c0, c1, o.minSimilarity, cells);
+    const floor = Math.max(o.minSimilarity, (band + mean) / 2);
+    const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
+    // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
+    const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
+    const watch = (p: FrameSegment) => {
+      if (!first && covers(p)) first = p;
+      return repeatMargin < 0 && first !== undefined;
+    };
+    paths = temporalNetworkOnBestCells(cells, tn, watch);
+  } finally {
+    if (reuse) cellScratchBusy = false;
+  }
   const path = first;
   if (!path) return { segment: seg, repeats: [] };
   // A path of the window, in the whole matrix's keyframes.

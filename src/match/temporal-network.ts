@@ -121,9 +121,8 @@ function search(
   k: number,
 ): FrameSegment[] {
   const data = sim.data;
-  const { nodeI, nodeJ, nodeSim, best, prevOf, alive } = buffers;
+  const { nodeI, nodeJ, nodeSim } = buffers;
   const minSimilarity = o.minSimilarity;
-  const maxStep = o.maxStep;
   let count = 0;
   // Per row, the k best cells ≥ minSimilarity, best first, the lower column first among equals (a stable
   // sort's order), kept by insertion into k slots.
@@ -153,6 +152,60 @@ function search(
       nodeSim[count] = topS[t];
     }
   }
+  return extractPaths(o, stopAt, buffers, count);
+}
+
+/**
+ * Every row's best cells of a window, found by a scan of the caller's (box refinement takes the window's sum and
+ * its band level in the same pass): row i's t-th best cell at i·k + t, best first, the lower column first among
+ * equals (temporalNetwork's order), only cells at or above some lower bound, at most k per row.
+ */
+export interface BestCells {
+  rows: number;
+  /** Cells per row at most (temporalNetwork's topK). */
+  k: number;
+  /** Cells kept for each row. */
+  count: Int32Array;
+  /** Window column and similarity of each cell. */
+  col: Int32Array;
+  sim: Float64Array;
+}
+
+/**
+ * temporalNetwork on a window whose rows' best cells are given (in window coordinates, like temporalNetwork
+ * with `window`): the same segments when `cells` holds every row's best `options.topK` cells at or above a bound
+ * ≤ `options.minSimilarity`, because the best cells at or above minSimilarity are a prefix of those.
+ */
+export function temporalNetworkOnBestCells(cells: BestCells, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean): FrameSegment[] {
+  const o = { ...DEFAULT_TN, ...options };
+  const k = Math.max(0, Math.floor(o.topK));
+  if (k !== cells.k) throw new RangeError(`temporalNetworkOnBestCells: ${cells.k} cells per row given, topK ${k}`);
+  const cap = cells.rows * k;
+  const reuse = !scratchBusy;
+  if (reuse && scratch.capacity < cap) scratch = newScratch(Math.max(cap, 2 * scratch.capacity));
+  const buffers = reuse ? scratch : newScratch(cap);
+  scratchBusy = true;
+  try {
+    const { nodeI, nodeJ, nodeSim } = buffers;
+    const minSimilarity = o.minSimilarity;
+    let count = 0;
+    for (let i = 0; i < cells.rows; i++) {
+      for (let t = i * k, end = t + cells.count[i]; t < end && cells.sim[t] >= minSimilarity; t++, count++) {
+        nodeI[count] = i;
+        nodeJ[count] = cells.col[t];
+        nodeSim[count] = cells.sim[t];
+      }
+    }
+    return extractPaths(o, stopAt, buffers, count);
+  } finally {
+    if (reuse) scratchBusy = false;
+  }
+}
+
+/** The greedy path extraction over the `count` nodes in `buffers` (in row order, at most topK per row). */
+function extractPaths(o: TemporalNetworkOptions, stopAt: ((s: FrameSegment) => boolean) | undefined, buffers: Scratch, count: number): FrameSegment[] {
+  const { nodeI, nodeJ, nodeSim, best, prevOf, alive } = buffers;
+  const maxStep = o.maxStep;
   alive.fill(1, 0, count);
   const segments: FrameSegment[] = [];
   // Nodes before `start` keep their path values from the previous pass: a node's value depends only on
