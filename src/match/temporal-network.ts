@@ -90,6 +90,10 @@ interface Scratch {
   nodeSim: Float64Array;
   best: Float64Array;
   alive: Uint8Array;
+  /** Node n's candidate predecessors (earlier rows within maxStep, columns 1..maxStep before it) are preds[predFrom[n]..predTo[n]-1], in node order. */
+  predFrom: Int32Array;
+  predTo: Int32Array;
+  preds: Int32Array;
 }
 
 function newScratch(capacity: number): Scratch {
@@ -103,6 +107,9 @@ function newScratch(capacity: number): Scratch {
     nodeSim: new Float64Array(capacity),
     best: new Float64Array(capacity),
     alive: new Uint8Array(capacity),
+    predFrom: new Int32Array(capacity),
+    predTo: new Int32Array(capacity),
+    preds: new Int32Array(0),
   };
 }
 
@@ -204,7 +211,7 @@ export function temporalNetworkOnBestCells(cells: BestCells, options: Partial<Te
 
 /** The greedy path extraction over the `count` nodes in `buffers` (in row order, at most topK per row). */
 function extractPaths(o: TemporalNetworkOptions, stopAt: ((s: FrameSegment) => boolean) | undefined, buffers: Scratch, count: number): FrameSegment[] {
-  const { nodeI, nodeJ, nodeSim, best, prevOf, alive } = buffers;
+  const { nodeI, nodeJ, nodeSim, best, prevOf, alive, predFrom, predTo } = buffers;
   const maxStep = o.maxStep;
   alive.fill(1, 0, count);
   const segments: FrameSegment[] = [];
@@ -218,8 +225,11 @@ function extractPaths(o: TemporalNetworkOptions, stopAt: ((s: FrameSegment) => b
     for (let n = 0; n < start; n++) if (alive[n] && (bestNode < 0 || best[n] > best[bestNode])) bestNode = n;
     let firstOfRow = 0;
     // First node of the current node's row (`start` is the first node of its row): the candidate
-    // predecessors are firstOfRow..rowStart-1.
+    // predecessors are firstOfRow..rowStart-1. The first pass (every node alive) lists, for each node, those
+    // whose column is 1..maxStep before its own; later passes go through these lists alone.
     let rowStart = start;
+    const listing = start === 0 && segments.length === 0;
+    let listed = 0;
     for (let n = start; n < count; n++) {
       best[n] = 0;
       prevOf[n] = -1;
@@ -227,16 +237,35 @@ function extractPaths(o: TemporalNetworkOptions, stopAt: ((s: FrameSegment) => b
       if (i !== nodeI[rowStart]) rowStart = n;
       if (!alive[n]) continue;
       const j = nodeJ[n];
-      while (nodeI[firstOfRow] < i - maxStep) firstOfRow++;
       let bestPrev = 0;
       let prev = -1;
-      for (let p = firstOfRow; p < rowStart; p++) {
-        if (!alive[p]) continue;
-        const dj = j - nodeJ[p];
-        if (dj <= 0 || dj > maxStep) continue;
-        if (best[p] > bestPrev) {
-          bestPrev = best[p];
-          prev = p;
+      if (listing) {
+        while (nodeI[firstOfRow] < i - maxStep) firstOfRow++;
+        if (buffers.preds.length < listed + rowStart - firstOfRow) {
+          const grown = new Int32Array(Math.max(2 * buffers.preds.length, listed + rowStart - firstOfRow, 4 * count));
+          grown.set(buffers.preds.subarray(0, listed));
+          buffers.preds = grown;
+        }
+        const preds = buffers.preds;
+        predFrom[n] = listed;
+        for (let p = firstOfRow; p < rowStart; p++) {
+          const dj = j - nodeJ[p];
+          if (dj <= 0 || dj > maxStep) continue;
+          preds[listed++] = p;
+          if (best[p] > bestPrev) {
+            bestPrev = best[p];
+            prev = p;
+          }
+        }
+        predTo[n] = listed;
+      } else {
+        const preds = buffers.preds;
+        for (let t = predFrom[n], end = predTo[n]; t < end; t++) {
+          const p = preds[t];
+          if (alive[p] && best[p] > bestPrev) {
+            bestPrev = best[p];
+            prev = p;
+          }
         }
       }
       best[n] = nodeSim[n] + bestPrev;
