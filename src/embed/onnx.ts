@@ -23,7 +23,7 @@ export async function createOnnxSession(modelPath: string, threads: number): Pro
  * A session for many small runs (the copy detector runs once per query × reference pair). onnxruntime-node's
  * `InferenceSession.run` defers the native call, which itself runs synchronously on the calling thread, to the
  * next turn of the event loop (setImmediate) and wraps the result in a promise; on a 120×600 similarity matrix
- * that turn was 0.06-0.08 ms of a 0.3-0.5 ms call (bench/spd-speed.ts). A direct runner makes the same native
+ * that turn was 0.06-0.08 ms of a 0.3-0.5 ms call (docs/decision-threshold.md, stop 20). A direct runner makes the same native
  * call at once through the package's binding module (`onnxruntime-node/dist/binding.js`, the one its backend
  * uses): same graph, same session options, same outputs; the event loop is blocked exactly as long as with the
  * deferred call. The binding is not part of the package's public API, so it is used only when it is there with
