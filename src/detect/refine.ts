@@ -1,5 +1,5 @@
 import type { Matrix } from '../match/similarity.js';
-import { temporalNetworkOnBestCells, type BestCells, type FrameSegment } from '../match/temporal-network.js';
+import { keepBest, temporalNetworkOnBestCells, type BestCells, type FrameSegment } from '../match/temporal-network.js';
 import { toFrameSegment, type CellBox } from './boxes.js';
 
 /**
@@ -77,20 +77,6 @@ function scanWidenedBox(sim: Matrix, seg: FrameSegment, r0: number, r1: number, 
   }
   const n = (r1 - r0 + 1) * (c1 - c0 + 1);
   return { mean: n > 0 ? total / n : 0, band: band / (seg.queryEnd - seg.queryStart + 1) };
-}
-
-/** Inserts cell (v, c) among a row's n ≤ k best (best first; an equal value stays behind the earlier cells); returns the new n. */
-function keepBest(best: Float64Array, col: Int32Array, at: number, k: number, n: number, v: number, c: number): number {
-  if (n === k && !(v > best[at + k - 1])) return n;
-  let p = n < k ? n++ : k - 1;
-  while (p > 0 && v > best[at + p - 1]) {
-    best[at + p] = best[at + p - 1];
-    col[at + p] = col[at + p - 1];
-    p--;
-  }
-  best[at + p] = v;
-  col[at + p] = c;
-  return n;
 }
 
 /** Best-cell buffers reused between refinements (a nested refinement allocates its own). */

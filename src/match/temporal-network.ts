@@ -67,16 +67,7 @@ export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOpt
   // Nodes as parallel typed arrays, in row order (at most k per row): no per-node object (box refinement
   // runs this on every detected box).
   const cap = rows * Math.min(k, cols);
-  // Scratch arrays reused between calls (a nested call, e.g. from stopAt, gets its own).
-  const reuse = !scratchBusy;
-  if (reuse && scratch.capacity < cap) scratch = newScratch(Math.max(cap, 2 * scratch.capacity));
-  const buffers = reuse ? scratch : newScratch(cap);
-  scratchBusy = true;
-  try {
-    return search(sim, o, stopAt, buffers, rows, cols, row0, col0, k);
-  } finally {
-    if (reuse) scratchBusy = false;
-  }
+  return withScratch(cap, (buffers) => search(sim, o, stopAt, buffers, rows, cols, row0, col0, k));
 }
 
 interface Scratch {
@@ -116,6 +107,36 @@ function newScratch(capacity: number): Scratch {
 let scratch = newScratch(0);
 let scratchBusy = false;
 
+/** Runs `run` on the scratch arrays, grown to `capacity` nodes; a nested call (e.g. from stopAt) gets its own. */
+function withScratch<T>(capacity: number, run: (buffers: Scratch) => T): T {
+  const reuse = !scratchBusy;
+  if (reuse && scratch.capacity < capacity) scratch = newScratch(Math.max(capacity, 2 * scratch.capacity));
+  const buffers = reuse ? scratch : newScratch(capacity);
+  scratchBusy = true;
+  try {
+    return run(buffers);
+  } finally {
+    if (reuse) scratchBusy = false;
+  }
+}
+
+/**
+ * Inserts cell (v, c) among a row's n ≤ k best cells kept at best[at..], col[at..] (best first; an equal value
+ * stays behind the earlier cells, a stable sort's order); returns the new n.
+ */
+export function keepBest(best: Float64Array, col: Int32Array, at: number, k: number, n: number, v: number, c: number): number {
+  if (n === k && !(v > best[at + k - 1])) return n;
+  let p = n < k ? n++ : k - 1;
+  while (p > 0 && v > best[at + p - 1]) {
+    best[at + p] = best[at + p - 1];
+    col[at + p] = col[at + p - 1];
+    p--;
+  }
+  best[at + p] = v;
+  col[at + p] = c;
+  return n;
+}
+
 function search(
   sim: Matrix,
   o: TemporalNetworkOptions,
@@ -143,15 +164,7 @@ function search(
     const base = (row0 + i) * sim.cols + col0;
     for (let j = 0; j < cols; j++) {
       const s = data[base + j];
-      if (!(s >= minSimilarity) || (n === k && !(s > topS[k - 1]))) continue;
-      let p = n < k ? n++ : k - 1;
-      while (p > 0 && s > topS[p - 1]) {
-        topS[p] = topS[p - 1];
-        topJ[p] = topJ[p - 1];
-        p--;
-      }
-      topS[p] = s;
-      topJ[p] = j;
+      if (s >= minSimilarity) n = keepBest(topS, topJ, 0, k, n, s, j);
     }
     for (let t = 0; t < n; t++, count++) {
       nodeI[count] = i;
@@ -187,12 +200,7 @@ export function temporalNetworkOnBestCells(cells: BestCells, options: Partial<Te
   const o = { ...DEFAULT_TN, ...options };
   const k = Math.max(0, Math.floor(o.topK));
   if (k !== cells.k) throw new RangeError(`temporalNetworkOnBestCells: ${cells.k} cells per row given, topK ${k}`);
-  const cap = cells.rows * k;
-  const reuse = !scratchBusy;
-  if (reuse && scratch.capacity < cap) scratch = newScratch(Math.max(cap, 2 * scratch.capacity));
-  const buffers = reuse ? scratch : newScratch(cap);
-  scratchBusy = true;
-  try {
+  return withScratch(cells.rows * k, (buffers) => {
     const { nodeI, nodeJ, nodeSim } = buffers;
     const minSimilarity = o.minSimilarity;
     let count = 0;
@@ -204,9 +212,7 @@ export function temporalNetworkOnBestCells(cells: BestCells, options: Partial<Te
       }
     }
     return extractPaths(o, stopAt, buffers, count);
-  } finally {
-    if (reuse) scratchBusy = false;
-  }
+  });
 }
 
 /** The greedy path extraction over the `count` nodes in `buffers` (in row order, at most topK per row). */
