@@ -326,6 +326,16 @@ export function diagonalSimilarity(sim: Matrix, b: CellBox): number {
   return sum / (last - first + 1);
 }
 
+/** First keyframe of a span whose box edge is `lo` (n keyframes). */
+function spanStart(lo: number, n: number): number {
+  return Math.min(n - 1, Math.max(0, Math.round(lo)));
+}
+
+/** Last keyframe of a span starting at keyframe `start` whose box edge is `hi`: never before its start. */
+function spanEnd(start: number, hi: number, n: number): number {
+  return Math.min(n - 1, Math.max(start, Math.round(hi) - 1));
+}
+
 /**
  * Cell box → inclusive keyframe indices (cell i = keyframe i), clipped to the matrix: an edge is
  * rounded to the nearest cell boundary, i.e. keyframe i is in the segment when its time (the centre
@@ -333,13 +343,10 @@ export function diagonalSimilarity(sim: Matrix, b: CellBox): number {
  * keyframes s..e as keyframeSpan = [t_s − interval/2, t_e + interval/2] = exactly the cells [s, e+1).
  */
 export function toFrameSegment(b: CellBox, rows: number, cols: number): FrameSegment {
-  const span = (lo: number, hi: number, n: number): [number, number] => {
-    const s = Math.min(n - 1, Math.max(0, Math.round(lo)));
-    const e = Math.min(n - 1, Math.max(s, Math.round(hi) - 1));
-    return [s, e];
-  };
-  const [queryStart, queryEnd] = span(b.q0, b.q1, rows);
-  const [refStart, refEnd] = span(b.r0, b.r1, cols);
+  const queryStart = spanStart(b.q0, rows);
+  const queryEnd = spanEnd(queryStart, b.q1, rows);
+  const refStart = spanStart(b.r0, cols);
+  const refEnd = spanEnd(refStart, b.r1, cols);
   return { queryStart, queryEnd, refStart, refEnd, score: b.score, support: Math.max(queryEnd - queryStart, refEnd - refStart) + 1 };
 }
 

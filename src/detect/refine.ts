@@ -138,37 +138,33 @@ export function refineWithRepeats(
   try {
     const { mean, band } = scanWidenedBox(sim, seg, r0, r1, c0, c1, o.minSimilarity, cells);
     const floor = Math.max(o.minSimilarity, (band + mean) / 2);
-    const covers = (p: FrameSegment) => Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= o.minOverlap * qLen;
-    // Paths are extracted strongest first; the first that covers the box ends the search (usually the first).
+    const overlap = o.minOverlap * qLen;
+    // Paths are extracted strongest first; the first that covers the box (shares `overlap` of its query keyframes)
+    // ends the search (usually the first). Module-level helpers and this inline callback: nothing named is created per call.
     const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
-    const watch = (p: FrameSegment) => {
-      if (!first && covers(p)) first = p;
+    paths = temporalNetworkOnBestCells(cells, tn, (p) => {
+      if (!first && Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= overlap) first = p;
       return repeatMargin < 0 && first !== undefined;
-    };
-    paths = temporalNetworkOnBestCells(cells, tn, watch);
+    });
   } finally {
     if (reuse) cellScratchBusy = false;
   }
   const path = first;
   if (!path) return { segment: seg, repeats: [] };
-  // A path of the window, in the whole matrix's keyframes.
-  const inMatrix = (p: FrameSegment, score: number, support: number): FrameSegment => ({
-    queryStart: p.queryStart + r0,
-    queryEnd: p.queryEnd + r0,
-    refStart: p.refStart + c0,
-    refEnd: p.refEnd + c0,
-    score,
-    support,
-  });
-  const segment = inMatrix(path, seg.score, Math.max(seg.support, path.support));
+  const segment = inMatrix(path, r0, c0, seg.score, Math.max(seg.support, path.support));
   const repeats =
     repeatMargin < 0
       ? []
       : paths
           .filter((p) => p !== path && p.support >= minRepeatSupport && p.score >= path.score - repeatMargin)
           .filter((p) => p.queryEnd < path.queryStart || p.queryStart > path.queryEnd)
-          .map((p) => inMatrix(p, seg.score, p.support));
+          .map((p) => inMatrix(p, r0, c0, seg.score, p.support));
   return { segment, repeats };
+}
+
+/** A path of the window at (r0, c0), in the whole matrix's keyframes. */
+function inMatrix(p: FrameSegment, r0: number, c0: number, score: number, support: number): FrameSegment {
+  return { queryStart: p.queryStart + r0, queryEnd: p.queryEnd + r0, refStart: p.refStart + c0, refEnd: p.refEnd + c0, score, support };
 }
 
 /** refineSegment for a detector box in cell coordinates (keyframes = cells whose centre the box holds, boxes.ts toFrameSegment). */
@@ -180,7 +176,11 @@ export function refineBox(sim: Matrix, box: CellBox, options: Partial<RefineOpti
 export function refineBoxWithRepeats(sim: Matrix, box: CellBox, options: Partial<RefineOptions> = {}, repeatMargin = -1): CellBox[] {
   const seg = toFrameSegment(box, sim.rows, sim.cols);
   const { segment: r, repeats } = refineWithRepeats(sim, seg, options, repeatMargin);
-  const toBox = (x: FrameSegment): CellBox => ({ ...box, q0: x.queryStart, q1: x.queryEnd + 1, r0: x.refStart, r1: x.refEnd + 1 });
-  const refined = r === seg ? box : toBox(r);
-  return [refined, ...repeats.map((x) => ({ ...toBox(x), cut: undefined }))];
+  const refined = r === seg ? box : segmentBox(box, r);
+  return [refined, ...repeats.map((x) => ({ ...segmentBox(box, x), cut: undefined }))];
+}
+
+/** `box` moved to the keyframes of `x` (cells queryStart..queryEnd + 1 × refStart..refEnd + 1). */
+function segmentBox(box: CellBox, x: FrameSegment): CellBox {
+  return { ...box, q0: x.queryStart, q1: x.queryEnd + 1, r0: x.refStart, r1: x.refEnd + 1 };
 }

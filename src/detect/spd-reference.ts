@@ -49,25 +49,25 @@ export async function referenceDetect(session: OnnxRunner, meta: SpdMeta, option
   return finishBoxes(matrix, scaleBoxes(topK(raw, options.preNmsTopK), up), options, meta.calibration);
 }
 
+/** The box's diagonal similarity and its calibrated score. */
+function calibrated(sim: Matrix, x: CellBox, calibration: SpdMeta['calibration']): { diag: number; score: number } {
+  const diag = diagonalSimilarity(sim, x);
+  return { diag, score: calibrate(x.score, calibration.a, calibration.b, calibration.c ?? 0, diag) };
+}
+
 /**
  * NMS → fusion of bands cut by window borders → NMS again → ends refined on the band's path (when
  * refineMargin > 0) → NMS once more (two boxes can refine to one path) → calibrated scores, best
  * first (both inference paths).
  */
 export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceOptions, calibration: SpdMeta['calibration']): CellBox[] {
-  const { a, b } = calibration;
-  const c = calibration.c ?? 0;
-  const scored = (x: CellBox) => {
-    const diag = diagonalSimilarity(sim, x);
-    return { diag, score: calibrate(x.score, a, b, c, diag) };
-  };
   const kept = fuseBands(nms(best, options.nmsIou, options.containment, options.cutContainment, options.postNmsTopK), options.fuseGap, options.fuseTolerance, options.fuseMinScore, options.fuseSameTile, options.fuseRelTolerance);
   // Fusion can make a box that swallows another one: suppress again.
   let boxes: CellBox[];
   if (options.rankCalibrated) {
     // Keep the maxSegments boxes with the best calibrated score on their unrefined diagonal, not the best
     // raw scores: a confident box over a static block (high raw, low diagonal) must not push a faint copy out.
-    const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: scored(x).score }));
+    const pre = nms(kept, options.nmsIou, options.containment, options.cutContainment).map((x) => ({ x, s: calibrated(sim, x, calibration).score }));
     boxes = pre.sort((p, q) => q.s - p.s).slice(0, options.maxSegments).map((p) => p.x);
   } else boxes = nms(kept, options.nmsIou, options.containment, options.cutContainment, options.maxSegments);
   const parents = new Map<CellBox, CellBox>();
@@ -90,10 +90,10 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
   // Parents come before their repeats in `boxes`: a surviving parent's output is there when its repeat is reached.
   const out = new Map<CellBox, CellBox>();
   for (const x of boxes) {
-    const s = scored(x);
+    const s = calibrated(sim, x, calibration);
     const parent = parents.get(x);
     const p = parent && out.get(parent);
-    const score = parent ? Math.min(s.score, p ? p.score : scored(parent).score) : s.score;
+    const score = parent ? Math.min(s.score, p ? p.score : calibrated(sim, parent, calibration).score) : s.score;
     out.set(x, { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score, ...(p ? { repeatOf: p } : {}) });
   }
   return [...out.values()]
