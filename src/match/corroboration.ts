@@ -19,14 +19,12 @@ export interface CorroborationOptions {
    * Where the witness looks: around each grey segment, this many keyframes beyond its ends on both axes (the
    * window `windowAround` gives), when the witness aligner can search a window (Aligner.alignWindow); Infinity:
    * once on the whole matrix. The question is local (does the witness find this band?), and on the window the
-   * band's cells are not crowded out of the witness's per-row candidates by brighter places elsewhere. 8 (the
-   * detector's refinement margin): the same segment F1, top-1 and false alarms as the whole matrix on all six
-   * validation seeds 107-112 (docs/decision-threshold.md, stop 21), at a fraction of the cells.
+   * band's cells are not crowded out of the witness's per-row candidates by brighter places elsewhere.
    */
   margin: number;
 }
 
-export const DEFAULT_CORROBORATION: CorroborationOptions = { floor: 0.12, minCover: 0.5, margin: 8 };
+export const DEFAULT_CORROBORATION: CorroborationOptions = { floor: 0.12, minCover: 0.5, margin: Infinity };
 
 /** The rectangle of a rows × cols matrix that holds `seg` and `margin` keyframes around it on every side. */
 export function windowAround(seg: FrameSegment, margin: number, rows: number, cols: number): MatrixWindow {
