@@ -1,5 +1,5 @@
 import type { Matrix } from './similarity.js';
-import type { FrameSegment, MatrixWindow } from './temporal-network.js';
+import type { FrameSegment } from './temporal-network.js';
 
 /**
  * Turns a query×reference frame-similarity matrix into copied segments (frame-index boxes with a
@@ -11,10 +11,4 @@ export interface Aligner {
   /** Segment score at or above which a segment is reported as a copy (tuned on the dev benchmark). */
   readonly threshold: number;
   align(sim: Matrix): Promise<FrameSegment[]>;
-  /**
-   * The segments found on one rectangle of the matrix alone, in the matrix's keyframes (what `align` returns on a
-   * copy of the rectangle, shifted back): a witness asked about one place (src/match/corroboration.ts) searches
-   * there only. Optional: an aligner without it is asked on the whole matrix.
-   */
-  alignWindow?(sim: Matrix, window: MatrixWindow): Promise<FrameSegment[]>;
 }

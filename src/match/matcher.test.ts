@@ -46,32 +46,3 @@ test('the grey zone is confirmed only at the tuned threshold: an explicit thresh
   assert.equal(corroborationFor({ threshold: 0.3, corroboration: {} }), false);
   assert.equal(corroborationFor({ threshold: undefined, corroboration: false }), false);
 });
-
-test('pairSegments asks the witness once on the whole matrix, or around each grey segment with a finite margin', async () => {
-  const { pairSegments, temporalNetworkAligner } = await import('./matcher.js');
-  // 40 × 60 matrix at 0.1 with two faint diagonal bands (0.6): rows 5..14 → columns 10..19, rows 25..34 → 40..49.
-  const rows = 40;
-  const cols = 60;
-  const data = new Float32Array(rows * cols).fill(0.1);
-  for (let k = 0; k < 10; k++) {
-    data[(5 + k) * cols + 10 + k] = 0.6;
-    data[(25 + k) * cols + 40 + k] = 0.6;
-  }
-  const sim = { rows, cols, data };
-  const seg = (queryStart: number, queryEnd: number, refStart: number, refEnd: number, score: number) => ({ queryStart, queryEnd, refStart, refEnd, score, support: 10 });
-  const primary = { name: 'spd', threshold: 0.17, align: async () => [seg(5, 14, 10, 19, 0.15), seg(25, 34, 40, 49, 0.14), seg(0, 3, 50, 53, 0.13)] };
-  const tn = temporalNetworkAligner({ minSimilarity: 0.35 }, 0.45);
-  const calls: string[] = [];
-  const witness = {
-    ...tn,
-    align: async (m: typeof sim) => (calls.push('whole'), tn.align(m)),
-    alignWindow: async (m: typeof sim, w: { row0: number; col0: number; rows: number; cols: number }) => (calls.push(`${w.row0},${w.col0},${w.rows},${w.cols}`), tn.alignWindow!(m, w)),
-  };
-  const whole = await pairSegments(sim, primary, 0.17, witness, { margin: Infinity });
-  assert.deepEqual(calls, ['whole']);
-  assert.deepEqual(whole.map((s) => [s.queryStart, s.corroboration?.refStart]), [[5, 10], [25, 40]]);
-  calls.length = 0;
-  const windowed = await pairSegments(sim, primary, 0.17, witness, { margin: 4 });
-  assert.deepEqual(calls, ['1,6,18,18', '21,36,18,18', '0,46,8,12']);
-  assert.deepEqual(windowed.map((s) => s.corroboration), whole.map((s) => s.corroboration));
-});

@@ -10,7 +10,7 @@ import type { Aligner } from './aligner.js';
 import { boxEvidence, roundEvidence, type Evidence, type Region } from './evidence.js';
 import { dpAlign, type DpOptions } from './dp-align.js';
 import { temporalNetwork, type FrameSegment, type TemporalNetworkOptions } from './temporal-network.js';
-import { DEFAULT_CORROBORATION, passCorroborated, windowAround, type CorroborationOptions } from './corroboration.js';
+import { DEFAULT_CORROBORATION, passCorroborated, type CorroborationOptions } from './corroboration.js';
 
 export interface MatchOptions {
   /** Neighbours retrieved per query keyframe. */
@@ -57,13 +57,7 @@ export function definedOnly<T extends object>(o: T): Partial<T> {
 
 export function temporalNetworkAligner(options: Partial<TemporalNetworkOptions> = {}, threshold = 0.75): Aligner {
   const o = { minSimilarity: DEFAULT_MATCH.voteFloor, ...definedOnly(options) };
-  return {
-    name: 'tn',
-    threshold,
-    align: async (sim) => temporalNetwork(sim, o),
-    alignWindow: async (sim, window) =>
-      temporalNetwork(sim, o, undefined, window).map((s) => ({ ...s, queryStart: s.queryStart + window.row0, queryEnd: s.queryEnd + window.row0, refStart: s.refStart + window.col0, refEnd: s.refEnd + window.col0 })),
-  };
+  return { name: 'tn', threshold, align: async (sim) => temporalNetwork(sim, o) };
 }
 
 export function dpAligner(options: Partial<DpOptions> = {}, threshold = 0.75): Aligner {
@@ -208,14 +202,8 @@ export async function pairSegments(
   if (!witness || corroboration === false) return segments.filter((s) => s.score >= threshold);
   const o = { ...DEFAULT_CORROBORATION, ...definedOnly(corroboration) };
   const bar = o.witnessThreshold ?? witness.threshold;
-  const atBar = (found: FrameSegment[]) => found.filter((w) => w.score >= bar);
-  if (Number.isFinite(o.margin) && witness.alignWindow) {
-    const alignWindow = witness.alignWindow.bind(witness);
-    return passCorroborated(segments, threshold, async (grey) => atBar(await alignWindow(sim, windowAround(grey, o.margin, sim.rows, sim.cols))), o);
-  }
-  // On the whole matrix: once, whatever the number of grey segments.
-  let whole: Promise<FrameSegment[]> | undefined;
-  return passCorroborated(segments, threshold, () => (whole ??= witness.align(sim).then(atBar)), o);
+  const witnesses = async () => (await witness.align(sim)).filter((w) => w.score >= bar);
+  return passCorroborated(segments, threshold, witnesses, o);
 }
 
 /** Evidence: the witness aligner's segment that kept this one, in seconds. */

@@ -235,28 +235,3 @@ test('path extraction gives what recomputing every node on every pass gives (ran
   }
   assert.ok(paths > 300, `${paths} paths compared`);
 });
-
-test('the temporal network aligner on a window finds what it finds on a copy of the window, in the matrix keyframes', async () => {
-  const { temporalNetworkAligner } = await import('../../src/match/matcher.js');
-  const tn = temporalNetworkAligner({ minSimilarity: 0.3 }, 0.45);
-  let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (let trial = 0; trial < 50; trial++) {
-    const rows = 20 + Math.floor(random() * 30);
-    const cols = 20 + Math.floor(random() * 60);
-    const data = Float32Array.from({ length: rows * cols }, () => random() * 0.6);
-    for (let k = 0; k < 12; k++) {
-      const i = Math.floor(random() * rows);
-      const j = Math.floor(random() * cols);
-      for (let d = 0; d < 8 && i + d < rows && j + d < cols; d++) data[(i + d) * cols + j + d] = 0.7 + random() * 0.3;
-    }
-    const sim = { rows, cols, data };
-    const w = { row0: Math.floor(random() * 8), col0: Math.floor(random() * 8), rows: 0, cols: 0 };
-    w.rows = rows - w.row0 - Math.floor(random() * 8);
-    w.cols = cols - w.col0 - Math.floor(random() * 8);
-    const copy = new Float32Array(w.rows * w.cols);
-    for (let i = 0; i < w.rows; i++) copy.set(data.subarray((w.row0 + i) * cols + w.col0, (w.row0 + i) * cols + w.col0 + w.cols), i * w.cols);
-    const expected = (await tn.align({ rows: w.rows, cols: w.cols, data: copy })).map((s) => ({ ...s, queryStart: s.queryStart + w.row0, queryEnd: s.queryEnd + w.row0, refStart: s.refStart + w.col0, refEnd: s.refEnd + w.col0 }));
-    assert.deepEqual(await tn.alignWindow!(sim, w), expected);
-  }
-});
