@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrate, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, sigmoid, softplus, toFrameSegment, type CellBox } from './boxes.js';
+import { calibrate, cellBox, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, sigmoid, softplus, toFrameSegment, type CellBox } from './boxes.js';
 import { secondsToCell } from '../../datasets/matrices.js';
 import { keyframeSpan } from '../match/matcher.js';
 
-const box = (q0: number, r0: number, q1: number, r1: number, score = 0.5): CellBox => ({ q0, r0, q1, r1, score });
+const box = (q0: number, r0: number, q1: number, r1: number, score = 0.5): CellBox => cellBox(q0, r0, q1, r1, score);
 
 test('decodeTile: location centre + distances, tile origin, clipping, min score', () => {
   // grid 2 (stride 4): channels [score, dq0, dq1, dr0, dr1] x 4 locations, after 3 unrelated floats.
@@ -17,10 +17,10 @@ test('decodeTile: location centre + distances, tile origin, clipping, min score'
   set(0, 0, 0, 0.5); // distances 0 -> empty box, dropped
   const boxes = decodeTile(out, 3, { grid: 2, stride: 4, row: 8, col: 16, rows: 16, cols: 40 }, 0.05);
   // centre (8 + 4 + 2, 16 + 0 + 2) = (14, 18): q 12..17 clipped to 16, r 17..23
-  assert.deepEqual(boxes, [{ q0: 12, r0: 17, q1: 16, r1: 23, score: Math.fround(0.9) }]);
+  assert.deepEqual(boxes, [cellBox(12, 17, 16, 23, Math.fround(0.9))]);
   // Same output for the tile at (0, 0) of a 40x40 matrix: q1 = 6 + 3 = 9 > tile end 8 - 1 -> cut.
   const [b] = decodeTile(out, 3, { grid: 2, stride: 4, row: 0, col: 0, rows: 40, cols: 40, tile: 7 }, 0.05);
-  assert.deepEqual(b, { q0: 4, r0: 1, q1: 9, r1: 7, score: Math.fround(0.9), tile: 7, cut: true });
+  assert.deepEqual(b, cellBox(4, 1, 9, 7, Math.fround(0.9), 7, true));
   // ... but not when that edge is the matrix end (nothing beyond it).
   const [c] = decodeTile(out, 3, { grid: 2, stride: 4, row: 0, col: 0, rows: 8, cols: 40, tile: 7 }, 0.05);
   assert.equal(c.cut, undefined);
@@ -180,8 +180,8 @@ test('rectangular output grids (whole-matrix windows): decodeTile and decodeTopK
   // (1, 2): centre (6, 10): q 5..7 (clipped from 8 to 7), r 7..10 (clipped from 14 to 10); (0, 1): centre (2, 6)
   const boxes = decodeTile(out, 0, g, 0.05);
   assert.deepEqual(boxes, [
-    { q0: 0, r0: 4, q1: 4, r1: 8, score: Math.fround(0.6), tile: 0 },
-    { q0: 5, r0: 7, q1: 7, r1: 10, score: Math.fround(0.8), tile: 0 },
+    cellBox(0, 4, 4, 8, Math.fround(0.6), 0),
+    cellBox(5, 7, 7, 10, Math.fround(0.8), 0),
   ]);
   // The whole matrix in one window: nothing is cut (no window border inside the matrix).
   assert.ok(boxes.every((b) => (b as CellBox).cut === undefined));
@@ -201,7 +201,7 @@ test('pre-activation outputs (meta format 2): sigmoid score and softplus × boxS
   const [b] = decodeTile(out, 0, g, 0.05);
   const d = (x: number) => softplus(x) * 4;
   // centre (42, 42); the box reaches beyond its 4-cell window into the matrix: cut
-  assert.deepEqual(b, { q0: 42 - d(0), r0: 42 - d(-1), q1: 42 + d(1), r1: 42 + d(3), score: sigmoid(2), cut: true });
+  assert.deepEqual(b, cellBox(42 - d(0), 42 - d(-1), 42 + d(1), 42 + d(3), sigmoid(2), undefined, true));
   assert.deepEqual(decodeTile(out, 0, { ...g }, sigmoid(2) + 1e-9), []);
   // Property: random logits with many ties, some far below minScore, some boxes clipped empty.
   let seed = 11;

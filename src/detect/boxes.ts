@@ -26,6 +26,26 @@ export interface CellBox {
   repeatOf?: CellBox;
 }
 
+/**
+ * A CellBox with every field present, in one order (absent ones undefined). Every box the detector makes comes
+ * from here, so V8 gives them all one hidden class: the loops over boxes (NMS, fusion, calibration,
+ * refinement) stay monomorphic instead of handling the several shapes that optional fields added one by one make.
+ */
+export function cellBox(
+  q0: number,
+  r0: number,
+  q1: number,
+  r1: number,
+  score: number,
+  tile?: number,
+  cut?: boolean,
+  raw?: number,
+  diag?: number,
+  repeatOf?: CellBox,
+): CellBox {
+  return { q0, r0, q1, r1, score, tile, cut, raw, diag, repeatOf };
+}
+
 export interface DecodeGeometry {
   /** Output grid rows (window height / stride); also its columns unless `gridCols` is given. */
   grid: number;
@@ -106,14 +126,12 @@ function decodeAt(out: Float32Array, k: number, area: number, g: DecodeGeometry,
   const r0 = Math.max(0, cx - distAt(out, k + 3 * area, g));
   const r1 = Math.min(g.cols, cx + distAt(out, k + 4 * area, g));
   if (!(q1 > q0 && r1 > r0)) return null;
-  const box: CellBox = { q0, r0, q1, r1, score };
-  if (g.tile !== undefined) box.tile = g.tile;
   const height = g.grid * g.stride;
   const width = (g.gridCols ?? g.grid) * g.stride;
   const margin = 1;
-  if ((g.row > 0 && q0 < g.row + margin) || (g.row + height < g.rows && q1 > g.row + height - margin) ||
-      (g.col > 0 && r0 < g.col + margin) || (g.col + width < g.cols && r1 > g.col + width - margin)) box.cut = true;
-  return box;
+  const cut = (g.row > 0 && q0 < g.row + margin) || (g.row + height < g.rows && q1 > g.row + height - margin) ||
+      (g.col > 0 && r0 < g.col + margin) || (g.col + width < g.cols && r1 > g.col + width - margin);
+  return cellBox(q0, r0, q1, r1, score, g.tile, cut ? true : undefined);
 }
 
 /** True when location index k of a window decodes to a non-empty box (decodeAt without the allocation). */
@@ -264,7 +282,7 @@ export function sameBand(a: CellBox, b: CellBox, gap: number, tolerance: number,
 }
 
 function union(a: CellBox, b: CellBox): CellBox {
-  return { q0: Math.min(a.q0, b.q0), r0: Math.min(a.r0, b.r0), q1: Math.max(a.q1, b.q1), r1: Math.max(a.r1, b.r1), score: Math.max(a.score, b.score) };
+  return cellBox(Math.min(a.q0, b.q0), Math.min(a.r0, b.r0), Math.max(a.q1, b.q1), Math.max(a.r1, b.r1), Math.max(a.score, b.score));
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Matrix } from '../match/similarity.js';
 import { temporalNetwork, type FrameSegment } from '../match/temporal-network.js';
+import { cellBox } from './boxes.js';
 import { refineBox, refineBoxWithRepeats, refineSegment, refineWithRepeats } from './refine.js';
 
 /** 60×80 matrix at 0.1 with a diagonal band of 0.9 from (q0, r0) for n keyframes at the given slope. */
@@ -49,7 +50,7 @@ test('no path above the floor, or a path off the box, leaves the box as it is', 
 test('refineBox works in cell coordinates: keyframes i..j are the cells [i, j + 1)', () => {
   const sim = bandMatrix(10, 20, 21);
   const box = { q0: 13, r0: 23, q1: 28, r1: 38, score: 0.8, raw: 0.6 };
-  assert.deepEqual(refineBox(sim, box, { margin: 4, minSimilarity: 0.5 }), { q0: 10, r0: 20, q1: 31, r1: 41, score: 0.8, raw: 0.6 });
+  assert.deepEqual(refineBox(sim, box, { margin: 4, minSimilarity: 0.5 }), cellBox(10, 20, 31, 41, 0.8, undefined, undefined, 0.6));
   const flat = bandMatrix(0, 0, 0);
   assert.equal(refineBox(flat, box, { margin: 4, minSimilarity: 0.5 }), box);
 });

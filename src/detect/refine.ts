@@ -1,6 +1,6 @@
 import type { Matrix } from '../match/similarity.js';
 import { keepBest, temporalNetworkOnBestCells, type BestCells, type FrameSegment } from '../match/temporal-network.js';
-import { toFrameSegment, type CellBox } from './boxes.js';
+import { cellBox, toFrameSegment, type CellBox } from './boxes.js';
 
 /**
  * Box refinement: the detector says WHERE a copy is (which band, which reference, how confident);
@@ -177,10 +177,10 @@ export function refineBoxWithRepeats(sim: Matrix, box: CellBox, options: Partial
   const seg = toFrameSegment(box, sim.rows, sim.cols);
   const { segment: r, repeats } = refineWithRepeats(sim, seg, options, repeatMargin);
   const refined = r === seg ? box : segmentBox(box, r);
-  return [refined, ...repeats.map((x) => ({ ...segmentBox(box, x), cut: undefined }))];
+  return [refined, ...repeats.map((x) => segmentBox(box, x, undefined))];
 }
 
-/** `box` moved to the keyframes of `x` (cells queryStart..queryEnd + 1 × refStart..refEnd + 1). */
-function segmentBox(box: CellBox, x: FrameSegment): CellBox {
-  return { ...box, q0: x.queryStart, q1: x.queryEnd + 1, r0: x.refStart, r1: x.refEnd + 1 };
+/** `box` moved to the keyframes of `x` (cells queryStart..queryEnd + 1 × refStart..refEnd + 1), cut as given. */
+function segmentBox(box: CellBox, x: FrameSegment, cut = box.cut): CellBox {
+  return cellBox(x.queryStart, x.refStart, x.queryEnd + 1, x.refEnd + 1, box.score, box.tile, cut, box.raw, box.diag, box.repeatOf);
 }

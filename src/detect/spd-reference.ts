@@ -8,7 +8,7 @@
  */
 import type { Matrix } from '../match/similarity.js';
 import { floatTensor, type OnnxRunner } from '../embed/onnx.js';
-import { calibrate, decodeTile, diagonalSimilarity, fuseBands, intersectionArea, nms, type CellBox } from './boxes.js';
+import { calibrate, cellBox, decodeTile, diagonalSimilarity, fuseBands, intersectionArea, nms, type CellBox } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { inputPad, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { planWindows } from './tiling.js';
@@ -94,7 +94,7 @@ export function finishBoxes(sim: Matrix, best: CellBox[], options: SpdInferenceO
     const parent = parents.get(x);
     const p = parent && out.get(parent);
     const score = parent ? Math.min(s.score, p ? p.score : calibrated(sim, parent, calibration).score) : s.score;
-    out.set(x, { q0: x.q0, r0: x.r0, q1: x.q1, r1: x.r1, raw: x.score, diag: s.diag, score, ...(p ? { repeatOf: p } : {}) });
+    out.set(x, cellBox(x.q0, x.r0, x.q1, x.r1, score, undefined, undefined, x.score, s.diag, p || undefined));
   }
   return [...out.values()]
     .sort((p, q) => q.score - p.score);
