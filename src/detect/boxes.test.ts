@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrate, cellBox, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, sigmoid, softplus, toFrameSegment, type CellBox } from './boxes.js';
+import { DECODE_SCRATCH_PER_LOCATION, calibrate, cellBox, decodeTile, decodeTopK, diagonalSimilarity, fuseBands, iou, nms, sameBand, selectAscending, sigmoid, softplus, toFrameSegment, type CellBox } from './boxes.js';
 import { secondsToCell } from '../../datasets/matrices.js';
 import { keyframeSpan } from '../match/matcher.js';
 
@@ -134,6 +134,25 @@ test('diagonal similarity: best of the three cells around the diagonal, averaged
   assert.ok(Math.abs(diagonalSimilarity(m, box(2, 5, 3, 8)) - 0.25) < 1e-6);
 });
 
+test('selectAscending gives the value a sort would put at the index, on any sub-range, with ties or without', () => {
+  let seed = 5;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let trial = 0; trial < 400; trial++) {
+    const n = 1 + Math.floor(rnd() * 40);
+    const levels = trial % 3 === 0 ? 3 : trial % 3 === 1 ? 10 : 0;
+    const values = Array.from({ length: n }, () => (levels ? Math.floor(rnd() * levels) / levels : rnd()));
+    const sorted = [...values].sort((x, y) => x - y);
+    for (let idx = 0; idx < n; idx++) {
+      // The range sits inside a larger array whose other slots must be left alone.
+      const a = new Float64Array(n + 4).fill(-7);
+      a.set(values, 2);
+      assert.equal(selectAscending(a, 2, 2 + n, 2 + idx), sorted[idx], `trial ${trial} n ${n} idx ${idx}`);
+      assert.deepEqual([...a.subarray(2, 2 + n)].sort((x, y) => x - y), sorted, 'a permutation of the range');
+      assert.deepEqual([a[0], a[1], a[n + 2], a[n + 3]], [-7, -7, -7, -7]);
+    }
+  }
+});
+
 test('decodeTopK = decodeTile over all tiles + stable sort by score + slice(0, k), ties included', () => {
   let seed = 3;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -144,6 +163,8 @@ test('decodeTopK = decodeTile over all tiles + stable sort by score + slice(0, k
     { grid, stride: 4, row: 0, col: 14, rows: 30, cols: 50, tile: 1 },
     { grid, stride: 4, row: 14, col: 34, rows: 30, cols: 50, tile: 2 },
   ];
+  // One scratch array for every call that takes one (odd k): what earlier calls left in it must not matter.
+  const scratch = new Float64Array(DECODE_SCRATCH_PER_LOCATION * geoms.length * area);
   for (let trial = 0; trial < 50; trial++) {
     const out = new Float32Array(geoms.length * 5 * area);
     for (let t = 0; t < geoms.length; t++) {
@@ -156,7 +177,7 @@ test('decodeTopK = decodeTile over all tiles + stable sort by score + slice(0, k
     const all: CellBox[] = geoms.flatMap((g, t) => decodeTile(out, t * 5 * area, g, 0.05));
     for (const k of [1, 5, 17, all.length, all.length + 3]) {
       const want = [...all].sort((a, b) => b.score - a.score).slice(0, k);
-      const got = decodeTopK(out, geoms, 0.05, k, new Float64Array(geoms.length * area));
+      const got = decodeTopK(out, geoms, 0.05, k, k % 2 ? scratch : undefined);
       assert.equal(got.length, want.length);
       // same boxes, and after the stable sort NMS does, the same order
       assert.deepEqual([...got].sort((a, b) => b.score - a.score), want, `trial ${trial} k ${k}`);
@@ -213,6 +234,7 @@ test('pre-activation outputs (meta format 2): sigmoid score and softplus × boxS
     { grid, gridCols, stride: 4, row: 0, col: 0, rows: 12, cols: 30, tile: 0, boxScale: 4 },
     { grid, gridCols, stride: 4, row: 0, col: 10, rows: 12, cols: 30, tile: 1, boxScale: 4 },
   ];
+  const scratch = new Float64Array(DECODE_SCRATCH_PER_LOCATION * geoms.length * area);
   for (let trial = 0; trial < 40; trial++) {
     const o = new Float32Array(geoms.length * 5 * area);
     for (let t = 0; t < geoms.length; t++) {
@@ -224,7 +246,7 @@ test('pre-activation outputs (meta format 2): sigmoid score and softplus × boxS
     const all: CellBox[] = geoms.flatMap((gg, t) => decodeTile(o, t * 5 * area, gg, 0.05));
     for (const k of [1, 4, 9, all.length, all.length + 2]) {
       const want = [...all].sort((a, c) => c.score - a.score).slice(0, k);
-      const got = decodeTopK(o, geoms, 0.05, k, new Float64Array(geoms.length * area));
+      const got = decodeTopK(o, geoms, 0.05, k, k % 2 ? scratch : undefined);
       assert.deepEqual([...got].sort((a, c) => c.score - a.score), want, `trial ${trial} k ${k}`);
     }
   }

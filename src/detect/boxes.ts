@@ -148,12 +148,55 @@ function nonEmptyAt(out: Float32Array, k: number, area: number, g: DecodeGeometr
   );
 }
 
+/** Float64 slots per output location that `decodeTopK`'s scratch array needs (scores, their locations, a copy to select in). */
+export const DECODE_SCRATCH_PER_LOCATION = 3;
+
+/**
+ * The value that would stand at index `idx` of a[lo..hi) sorted ascending (a[lo..hi) is reordered in place):
+ * quickselect with a median-of-three pivot, O(n) on average.
+ */
+export function selectAscending(a: Float64Array, lo: number, hi: number, idx: number): number {
+  let l = lo;
+  let r = hi - 1;
+  while (r > l) {
+    const m = (l + r) >> 1;
+    // Median of a[l], a[m], a[r] as the pivot.
+    let x = a[l];
+    let y = a[m];
+    let z = a[r];
+    if (x > y) [x, y] = [y, x];
+    if (y > z) [y, z] = [z, y];
+    if (x > y) [x, y] = [y, x];
+    const pivot = y;
+    let i = l;
+    let j = r;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    // a[l..j] <= pivot <= a[i..r], and a[j+1..i-1] == pivot.
+    if (idx <= j) r = j;
+    else if (idx >= i) l = i;
+    else return pivot;
+  }
+  return a[idx];
+}
+
 /**
  * Exactly what `decodeTile` over every window (window t's output at t·outFloats of `out`, geometry
  * `geoms[t]`, all windows of one size) followed by a stable sort by decreasing score and
  * `slice(0, k)` gives (as a set, in decode order: ties resolve as the stable sort resolves them), but
- * without creating a box for each of the (thousands of) locations above `minScore`: the k-th best
- * score is found first, and only boxes at or above it are decoded.
+ * without creating a box for each of the (thousands of) locations above `minScore`: one pass lists the
+ * candidate locations and their scores, the k-th best score is selected among them (no sort), and only
+ * candidates at or above it are decoded. `scratch`: reused when it holds DECODE_SCRATCH_PER_LOCATION
+ * slots per location of all windows.
  */
 export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], minScore: number, k: number, scratch?: Float64Array): CellBox[] {
   if (geoms.length === 0) return [];
@@ -165,7 +208,8 @@ export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], 
   // Pre-activation outputs: most locations are rejected on the logit alone (no exp); the exact test
   // is on the sigmoid, as decodeTile does it.
   const floor = geoms[0].boxScale === undefined ? -Infinity : logitFloor(minScore);
-  const scores = scratch && scratch.length >= cap ? scratch : new Float64Array(cap);
+  const buffer = scratch && scratch.length >= DECODE_SCRATCH_PER_LOCATION * cap ? scratch : new Float64Array(DECODE_SCRATCH_PER_LOCATION * cap);
+  // [0, cap): candidate scores in decode order; [cap, 2 cap): their location (t · area + gy · gw + gx); [2 cap, 3 cap): selection.
   let count = 0;
   for (let t = 0; t < geoms.length; t++) {
     const g = geoms[t];
@@ -174,41 +218,37 @@ export function decodeTopK(out: Float32Array, geoms: readonly DecodeGeometry[], 
       for (let gx = 0; gx < gw; gx++, i++) {
         if (!(out[i] >= floor)) continue;
         const score = scoreAt(out, i, g);
-        if (score >= minScore && nonEmptyAt(out, i, area, g, gy, gx)) scores[count++] = score;
+        if (score >= minScore && nonEmptyAt(out, i, area, g, gy, gx)) {
+          buffer[count] = score;
+          buffer[cap + count] = t * area + gy * gw + gx;
+          count++;
+        }
       }
     }
   }
   let cutoff = -Infinity;
   let ties = Infinity;
   if (count > k) {
-    const sorted = scores.subarray(0, count).sort();
-    cutoff = sorted[count - k];
+    // The k-th best score, and how many of the k best equal it (every score above it is among the k best).
+    buffer.copyWithin(2 * cap, 0, count);
+    cutoff = selectAscending(buffer, 2 * cap, 2 * cap + count, 2 * cap + count - k);
     let above = 0;
-    for (let i = count - k; i < count; i++) if (sorted[i] > cutoff) above++;
+    for (let c = 0; c < count; c++) if (buffer[c] > cutoff) above++;
     ties = k - above;
   }
   const boxes: CellBox[] = [];
-  for (let t = 0; t < geoms.length; t++) {
-    const g = geoms[t];
-    const base = t * outFloats;
-    for (let gy = 0, i = base; gy < grid; gy++) {
-      for (let gx = 0; gx < gw; gx++, i++) {
-        if (!(out[i] >= floor)) continue;
-        const score = scoreAt(out, i, g);
-        if (!(score >= minScore) || score < cutoff) continue;
-        if (score === cutoff) {
-          if (ties <= 0) continue;
-          const box = decodeAt(out, i, area, g, gy, gx, score);
-          if (box) {
-            ties--;
-            boxes.push(box);
-          }
-          continue;
-        }
-        const box = decodeAt(out, i, area, g, gy, gx, score);
-        if (box) boxes.push(box);
-      }
-    }
+  for (let c = 0; c < count; c++) {
+    const score = buffer[c];
+    if (score < cutoff || (score === cutoff && ties <= 0)) continue;
+    const loc = buffer[cap + c];
+    const t = Math.floor(loc / area);
+    const within = loc - t * area;
+    const gy = Math.floor(within / gw);
+    const gx = within - gy * gw;
+    const box = decodeAt(out, t * outFloats + within, area, geoms[t], gy, gx, score);
+    if (!box) continue;
+    if (score === cutoff) ties--;
+    boxes.push(box);
   }
   return boxes;
 }

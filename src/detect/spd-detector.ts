@@ -18,7 +18,7 @@ import type { Aligner } from '../match/aligner.js';
 import type { Matrix } from '../match/similarity.js';
 import type { FrameSegment } from '../match/temporal-network.js';
 import { createOnnxRunner, floatTensor } from '../embed/onnx.js';
-import { decodeTopK, toFrameSegments, type CellBox, type DecodeGeometry } from './boxes.js';
+import { DECODE_SCRATCH_PER_LOCATION, decodeTopK, toFrameSegments, type CellBox, type DecodeGeometry } from './boxes.js';
 import { copyWindow } from './channels.js';
 import { DEFAULT_INFERENCE, inputPad, loadSpdMeta, type SpdInferenceOptions, type SpdMeta } from './meta.js';
 import { finishBoxes, referenceDetect } from './spd-reference.js';
@@ -109,7 +109,7 @@ export async function createSpdDetector(
         output = outBuf;
       }
       const locations = origins.length * grid * gridCols;
-      if (!own && scores.length < locations) scores = new Float64Array(locations);
+      if (!own && scores.length < DECODE_SCRATCH_PER_LOCATION * locations) scores = new Float64Array(DECODE_SCRATCH_PER_LOCATION * locations);
       const best = scaleBoxes(decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores), up);
       return finishBoxes(matrix, best, options, meta.calibration);
     } finally {
