@@ -297,28 +297,38 @@ export function nms(boxes: readonly CellBox[], iouThreshold: number, containment
   return kept;
 }
 
-/** Distance from (q, r) to the line through the diagonal (q0, r0)→(q1, r1) of `u`. */
-function distanceToDiagonal(u: CellBox, q: number, r: number): number {
-  const dq = u.q1 - u.q0;
-  const dr = u.r1 - u.r0;
+/** Distance from (q, r) to the line through the diagonal (q0, r0)→(q1, r1) of a box. */
+function distanceToDiagonal(q0: number, r0: number, q1: number, r1: number, q: number, r: number): number {
+  const dq = q1 - q0;
+  const dr = r1 - r0;
   const len = Math.hypot(dq, dr);
-  if (len === 0) return Math.hypot(q - u.q0, r - u.r0);
-  return Math.abs((q - u.q0) * dr - (r - u.r0) * dq) / len;
+  if (len === 0) return Math.hypot(q - q0, r - r0);
+  return Math.abs((q - q0) * dr - (r - r0) * dq) / len;
 }
 
 /**
  * True when a and b are two pieces of one copy band: they overlap or nearly touch (gap ≤ `gap`
  * cells) on both axes, and the diagonals of both lie within `tolerance` cells plus
  * `relTolerance` × the union's diagonal length of the diagonal of their union (the band continues
- * straight from one into the other; box edges are less precise on long bands).
+ * straight from one into the other; box edges are less precise on long bands). Allocates nothing
+ * (fusion tests every pair of boxes).
  */
 export function sameBand(a: CellBox, b: CellBox, gap: number, tolerance: number, relTolerance = 0): boolean {
   const gq = Math.max(a.q0, b.q0) - Math.min(a.q1, b.q1);
   const gr = Math.max(a.r0, b.r0) - Math.min(a.r1, b.r1);
   if (gq > gap || gr > gap) return false;
-  const u = union(a, b);
-  const tol = tolerance + relTolerance * Math.hypot(u.q1 - u.q0, u.r1 - u.r0);
-  return [a, b].every((x) => distanceToDiagonal(u, x.q0, x.r0) <= tol && distanceToDiagonal(u, x.q1, x.r1) <= tol);
+  // The union's corners (union(a, b)).
+  const q0 = Math.min(a.q0, b.q0);
+  const r0 = Math.min(a.r0, b.r0);
+  const q1 = Math.max(a.q1, b.q1);
+  const r1 = Math.max(a.r1, b.r1);
+  const tol = tolerance + relTolerance * Math.hypot(q1 - q0, r1 - r0);
+  return (
+    distanceToDiagonal(q0, r0, q1, r1, a.q0, a.r0) <= tol &&
+    distanceToDiagonal(q0, r0, q1, r1, a.q1, a.r1) <= tol &&
+    distanceToDiagonal(q0, r0, q1, r1, b.q0, b.r0) <= tol &&
+    distanceToDiagonal(q0, r0, q1, r1, b.q1, b.r1) <= tol
+  );
 }
 
 function union(a: CellBox, b: CellBox): CellBox {
