@@ -1,4 +1,5 @@
 import type { Matrix } from '../match/similarity.js';
+import { scratchLender } from '../match/scratch.js';
 import { keepBest, temporalNetworkOnBestCells, type BestCells, type FrameSegment } from '../match/temporal-network.js';
 import { cellBox, toFrameSegment, type CellBox } from './boxes.js';
 
@@ -79,21 +80,14 @@ function scanWidenedBox(sim: Matrix, seg: FrameSegment, r0: number, r1: number, 
   return { mean: n > 0 ? total / n : 0, band: band / (seg.queryEnd - seg.queryStart + 1) };
 }
 
-/** Best-cell buffers reused between refinements (a nested refinement allocates its own). */
-let cellScratch: BestCells = { rows: 0, k: 0, count: new Int32Array(0), col: new Int32Array(0), sim: new Float64Array(0) };
-let cellScratchBusy = false;
-
-function bestCells(rows: number, k: number, reuse: boolean): BestCells {
-  if (!reuse) return { rows, k, count: new Int32Array(rows), col: new Int32Array(rows * k), sim: new Float64Array(rows * k) };
-  if (cellScratch.count.length < rows || cellScratch.col.length < rows * k) {
-    const r = Math.max(rows, 2 * cellScratch.count.length);
-    const c = Math.max(rows * k, 2 * cellScratch.col.length);
-    cellScratch = { rows, k, count: new Int32Array(r), col: new Int32Array(c), sim: new Float64Array(c) };
-  }
-  cellScratch.rows = rows;
-  cellScratch.k = k;
-  return cellScratch;
-}
+/**
+ * Best-cell buffers reused between refinements (a nested refinement gets its own), `capacity` cells each: a
+ * window of `rows` rows with k cells per row borrows rows · max(1, k), which also holds its `rows` counts.
+ */
+const withCells = scratchLender(
+  (capacity): BestCells => ({ rows: 0, k: 0, count: new Int32Array(capacity), col: new Int32Array(capacity), sim: new Float64Array(capacity) }),
+  (cells) => cells.col.length,
+);
 
 /** The segment with its ends moved to the band's path inside its widened box (same score). */
 export function refineSegment(sim: Matrix, seg: FrameSegment, options: Partial<RefineOptions> = {}): FrameSegment {
@@ -128,27 +122,24 @@ export function refineWithRepeats(
   // found by the same pass that takes the box's mean and band level: cells at or above o.minSimilarity, of which
   // the search keeps those at or above the floor.
   const k = Math.max(0, Math.floor(o.topK));
-  const reuse = !cellScratchBusy;
-  const cells = bestCells(r1 - r0 + 1, k, reuse);
-  cellScratchBusy = true;
-  let paths: FrameSegment[];
+  const rows = r1 - r0 + 1;
   // Without repeats the extraction stops at the first path that covers the box; with them it goes on,
   // and the box still takes the first covering path in extraction order.
   let first: FrameSegment | undefined;
-  try {
+  const paths = withCells(rows * Math.max(1, k), (cells) => {
+    cells.rows = rows;
+    cells.k = k;
     const { mean, band } = scanWidenedBox(sim, seg, r0, r1, c0, c1, o.minSimilarity, cells);
     const floor = Math.max(o.minSimilarity, (band + mean) / 2);
     const overlap = o.minOverlap * qLen;
     // Paths are extracted strongest first; the first that covers the box (shares `overlap` of its query keyframes)
-    // ends the search (usually the first). Module-level helpers and this inline callback: nothing named is created per call.
+    // ends the search (usually the first). Module-level helpers and inline callbacks: nothing named is created per call.
     const tn = { minSimilarity: floor, topK: o.topK, maxStep: o.maxStep, minSupport: 2, maxSegments: Math.max(1, o.paths) };
-    paths = temporalNetworkOnBestCells(cells, tn, (p) => {
+    return temporalNetworkOnBestCells(cells, tn, (p) => {
       if (!first && Math.min(p.queryEnd + r0, seg.queryEnd) - Math.max(p.queryStart + r0, seg.queryStart) + 1 >= overlap) first = p;
       return repeatMargin < 0 && first !== undefined;
     });
-  } finally {
-    if (reuse) cellScratchBusy = false;
-  }
+  });
   const path = first;
   if (!path) return { segment: seg, repeats: [] };
   const segment = inMatrix(path, r0, c0, seg.score, Math.max(seg.support, path.support));

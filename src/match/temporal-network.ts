@@ -1,4 +1,5 @@
 import type { Matrix } from './similarity.js';
+import { scratchLender } from './scratch.js';
 
 /** A copied segment in frame indices (inclusive) of the query and the reference. */
 export interface FrameSegment {
@@ -104,21 +105,8 @@ function newScratch(capacity: number): Scratch {
   };
 }
 
-let scratch = newScratch(0);
-let scratchBusy = false;
-
 /** Runs `run` on the scratch arrays, grown to `capacity` nodes; a nested call (e.g. from stopAt) gets its own. */
-function withScratch<T>(capacity: number, run: (buffers: Scratch) => T): T {
-  const reuse = !scratchBusy;
-  if (reuse && scratch.capacity < capacity) scratch = newScratch(Math.max(capacity, 2 * scratch.capacity));
-  const buffers = reuse ? scratch : newScratch(capacity);
-  scratchBusy = true;
-  try {
-    return run(buffers);
-  } finally {
-    if (reuse) scratchBusy = false;
-  }
-}
+const withScratch = scratchLender(newScratch, (s) => s.capacity);
 
 /**
  * Inserts cell (v, c) among a row's n ≤ k best cells kept at best[at..], col[at..] (best first; an equal value
