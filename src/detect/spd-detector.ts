@@ -57,7 +57,7 @@ export async function createSpdDetector(
   // Reused between calls (a call that finds them in use, e.g. a concurrent one, allocates its own).
   let input = new Float32Array(0);
   let output = new Float32Array(0);
-  let scores = new Float64Array(0);
+  let decodeScratch = new Float64Array(0);
   let busy = false;
 
   async function detectFast(matrix: Matrix): Promise<CellBox[]> {
@@ -109,8 +109,8 @@ export async function createSpdDetector(
         output = outBuf;
       }
       const locations = origins.length * grid * gridCols;
-      if (!own && scores.length < DECODE_SCRATCH_PER_LOCATION * locations) scores = new Float64Array(DECODE_SCRATCH_PER_LOCATION * locations);
-      const best = scaleBoxes(decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : scores), up);
+      if (!own && decodeScratch.length < DECODE_SCRATCH_PER_LOCATION * locations) decodeScratch = new Float64Array(DECODE_SCRATCH_PER_LOCATION * locations);
+      const best = scaleBoxes(decodeTopK(all, geoms, options.minScore, options.preNmsTopK, own ? undefined : decodeScratch), up);
       return finishBoxes(matrix, best, options, meta.calibration);
     } finally {
       if (!own) busy = false;
