@@ -53,7 +53,8 @@ export interface MatrixWindow {
  * greedily, each time removing the nodes inside the found box (so each path is at most as strong as the
  * one before it); with `stopAt`, extraction also stops after the first path it accepts. With `window`,
  * the search runs on that rectangle of `sim` only, in its coordinates (what it returns on a copy of
- * the rectangle, without the copy: box refinement runs it on every detected box).
+ * the rectangle, without the copy). Box refinement does not go through here: it runs the same search on
+ * the best cells its own scan found (`temporalNetworkOnBestCells`).
  */
 export function temporalNetwork(sim: Matrix, options: Partial<TemporalNetworkOptions> = {}, stopAt?: (s: FrameSegment) => boolean, window?: MatrixWindow): FrameSegment[] {
   const o = { ...DEFAULT_TN, ...options };
